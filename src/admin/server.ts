@@ -1,0 +1,100 @@
+import { timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Engine } from "../engine/engine.js";
+import { parseListen } from "../engine/http-host.js";
+import { problem } from "../engine/problem.js";
+
+/**
+ * The admin HTTP API behind the CLI and the console: health, routes, channels, dead letters and
+ * traces. Loopback by default; with a token, every /api call needs `Authorization: Bearer <token>`.
+ */
+export function createAdminServer(engine: Engine, options: { token?: string }): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (!expected || !request.url.startsWith("/api/")) return;
+    const given = Buffer.from(String(request.headers.authorization ?? ""));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return reply
+        .code(401)
+        .header("www-authenticate", "Bearer")
+        .type("application/problem+json")
+        .send(problem(401, "Unauthorized", "a valid bearer token is required"));
+    }
+  });
+
+  app.get("/livez", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const ready = engine.state === "running";
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : engine.state });
+  });
+
+  app.get("/api/routes", async () => {
+    const model = engine.model;
+    return engine.routes().map((status) => {
+      const route = model.routes[status.name];
+      return {
+        ...status,
+        from: route.from.kind === "channel" ? { channel: route.from.config } : { connector: route.from.kind },
+        to: route.to.map((ref) =>
+          ref.kind === "channel" ? { channel: ref.config } : { connector: ref.kind },
+        ),
+        steps: route.steps.map((step) => step.kind),
+        depth: engine.store.depth(status.subscription),
+      };
+    });
+  });
+
+  app.get("/api/channels", async () => {
+    const stats = await engine.store.stats();
+    return stats.map((stat) => ({
+      channel: stat.channel,
+      subscription: stat.subscription,
+      kind: stat.channel.startsWith("route:")
+        ? "inbox"
+        : (engine.model.channels[stat.channel]?.kind ?? "queue"),
+      depth: stat.depth,
+      inFlight: stat.inFlight,
+      oldestAgeSeconds: stat.oldestAgeMs === null ? null : stat.oldestAgeMs / 1000,
+    }));
+  });
+
+  app.get<{ Querystring: { route?: string; limit?: string } }>("/api/dlq", async (request) => {
+    const limit = Math.min(10_000, Number(request.query.limit ?? 100) || 100);
+    return engine.store.deadLetters({
+      status: "open",
+      limit,
+      ...(request.query.route ? { route: request.query.route } : {}),
+    });
+  });
+
+  app.get<{ Params: { id: string } }>("/api/dlq/:id", async (request, reply) => {
+    const letter = await engine.store.deadLetter(request.params.id);
+    if (!letter) {
+      return reply
+        .code(404)
+        .type("application/problem+json")
+        .send(problem(404, "Not found", "no such dead letter"));
+    }
+    return letter;
+  });
+
+  app.get<{ Params: { id: string } }>("/api/trace/:id", async (request) => {
+    const byMessage = await engine.store.journal({ messageId: request.params.id });
+    const correlationId = byMessage[0]?.correlationId ?? request.params.id;
+    return { correlationId, hops: await engine.store.journal({ correlationId }) };
+  });
+
+  return app;
+}
+
+export async function startAdminServer(engine: Engine): Promise<{ app: FastifyInstance; url: string }> {
+  const { listen, token } = engine.model.engine.admin;
+  const app = createAdminServer(engine, token ? { token } : {});
+  const { host, port } = parseListen(listen);
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const actual = typeof address === "object" && address ? address.port : port;
+  return { app, url: `http://${host.includes(":") ? `[${host}]` : host}:${actual}` };
+}

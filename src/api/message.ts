@@ -1,0 +1,115 @@
+import { createHash, randomBytes } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
+
+/**
+ * A Junction message: a CloudEvents 1.0 envelope with `data`, plus transport `headers`.
+ * `correlationId` is kept across every route and system; `traceparent` carries W3C trace context.
+ */
+export interface Message {
+  specversion: "1.0";
+  /** Sortable unique id (UUIDv7). Kept on replay so idempotent sinks do not repeat effects. */
+  id: string;
+  source: string;
+  type: string;
+  time: string;
+  subject?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  correlationId: string;
+  traceparent: string;
+  tracestate?: string;
+  headers: Record<string, string>;
+  data: unknown;
+}
+
+/** What a source hands to the engine; the engine fills in the rest of the envelope. */
+export interface MessageInit {
+  id?: string;
+  source: string;
+  type: string;
+  time?: string;
+  subject?: string;
+  datacontenttype?: string;
+  dataschema?: string;
+  correlationId?: string;
+  traceparent?: string;
+  tracestate?: string;
+  headers?: Record<string, string>;
+  data: unknown;
+}
+
+export function newMessageId(): string {
+  return uuidv7();
+}
+
+/**
+ * A deterministic id for a message derived from another (the n-th part of a split): the same on
+ * every retry, so sinks that deduplicate by id see one message. Keeps the parent's UUIDv7 time
+ * prefix, so ids stay sortable.
+ */
+export function derivedId(parentId: string, salt: string): string {
+  const digest = createHash("sha256").update(`${parentId}:${salt}`).digest("hex");
+  const hex = parentId.replace(/-/g, "").padEnd(32, "0");
+  const out = `${hex.slice(0, 12)}7${digest.slice(0, 3)}${((Number.parseInt(digest[3], 16) & 0x3) | 0x8).toString(16)}${digest.slice(4, 19)}`;
+  return `${out.slice(0, 8)}-${out.slice(8, 12)}-${out.slice(12, 16)}-${out.slice(16, 20)}-${out.slice(20, 32)}`;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Accept a W3C traceparent as given when valid; otherwise start a new trace. */
+export function normaliseTraceparent(value: string | undefined): string {
+  if (value && TRACEPARENT.test(value) && !value.includes("-00000000000000000000000000000000-")) return value;
+  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+}
+
+/** A child span id for the next hop, same trace. */
+export function childTraceparent(parent: string): string {
+  const match = TRACEPARENT.exec(parent);
+  if (!match) return normaliseTraceparent(undefined);
+  return `00-${match[1]}-${randomBytes(8).toString("hex")}-${match[3]}`;
+}
+
+export function createMessage(init: MessageInit): Message {
+  const id = init.id ?? newMessageId();
+  const message: Message = {
+    specversion: "1.0",
+    id,
+    source: init.source,
+    type: init.type,
+    time: init.time ?? new Date().toISOString(),
+    correlationId: init.correlationId || id,
+    traceparent: normaliseTraceparent(init.traceparent),
+    headers: init.headers ?? {},
+    data: init.data,
+  };
+  if (init.subject !== undefined) message.subject = init.subject;
+  if (init.datacontenttype !== undefined) message.datacontenttype = init.datacontenttype;
+  if (init.dataschema !== undefined) message.dataschema = init.dataschema;
+  if (init.tracestate !== undefined) message.tracestate = init.tracestate;
+  return message;
+}
+
+/**
+ * A message derived from another one inside a route (split, map to a new channel):
+ * a new id, the same correlation id, the next span of the same trace.
+ */
+export function deriveMessage(parent: Message, data: unknown, overrides: Partial<MessageInit> = {}): Message {
+  return createMessage({
+    source: parent.source,
+    type: parent.type,
+    ...(parent.subject !== undefined ? { subject: parent.subject } : {}),
+    ...(parent.datacontenttype !== undefined ? { datacontenttype: parent.datacontenttype } : {}),
+    correlationId: parent.correlationId,
+    traceparent: childTraceparent(parent.traceparent),
+    ...(parent.tracestate !== undefined ? { tracestate: parent.tracestate } : {}),
+    headers: { ...parent.headers },
+    ...overrides,
+    data,
+  });
+}
+
+/** The envelope without `data`, as bound to `$message` in expressions. */
+export function envelopeOf(message: Message): Omit<Message, "data"> {
+  const { data: _data, ...envelope } = message;
+  return envelope;
+}

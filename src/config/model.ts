@@ -1,0 +1,157 @@
+import type { StepFunction } from "../api/step.js";
+
+/**
+ * The one runtime model. YAML files and the TypeScript DSL both compile to it, and the engine only
+ * ever sees this shape. Component slots keep their raw config: each component owns its schema.
+ */
+export interface ComponentRef {
+  /** Component name (its key in the slot), or "channel". */
+  kind: string;
+  config: any;
+  /** Path in the configuration, for messages: `routes.orders.to[0]`. */
+  path: string;
+}
+
+export interface FunctionStepRef {
+  kind: "function";
+  fn: StepFunction | ((data: any, message: any) => unknown);
+  name: string;
+  path: string;
+}
+
+export interface SystemModel {
+  owner?: string;
+  owns?: string[];
+  needs?: string[];
+  description?: string;
+}
+
+export interface ChannelModel {
+  name: string;
+  kind: "queue" | "topic";
+  partitionBy?: string;
+  retention: string;
+  maxDepth: number;
+}
+
+export interface PolicyModel {
+  retry?: {
+    attempts?: number;
+    backoff?: "exponential" | "fixed";
+    initial?: string;
+    multiplier?: number;
+    max?: string;
+    jitter?: "full" | "equal" | "none";
+  };
+  circuitBreaker?: { after: number; halfOpenAfter?: string };
+  timeout?: string;
+  deadLetter?: boolean;
+}
+
+export interface RouteModel {
+  name: string;
+  description?: string;
+  from: ComponentRef;
+  steps: (ComponentRef | FunctionStepRef)[];
+  to: ComponentRef[];
+  policy?: string;
+  concurrency: number;
+  maxDepth: number;
+  lease: string;
+}
+
+export interface EngineModel {
+  store: { sqlite: { path: string; durability: "process" | "os" } };
+  http: { listen: string };
+  admin: { listen: string; token?: string };
+  journal: { retention: string };
+  expressions: { timeout: string; workers: number };
+  shutdown: { timeout: string };
+}
+
+export interface IntegrationModel {
+  /** The configuration file, when there is one. */
+  file?: string;
+  configDir: string;
+  systems: Record<string, SystemModel>;
+  connections: Record<string, { ref: ComponentRef; system?: string }>;
+  channels: Record<string, ChannelModel>;
+  policies: Record<string, PolicyModel>;
+  routes: Record<string, RouteModel>;
+  engine: EngineModel;
+}
+
+function slotRef(value: Record<string, any>, path: string, extras: string[] = []): ComponentRef {
+  const kind = Object.keys(value).find((key) => !extras.includes(key)) as string;
+  return { kind, config: value[kind], path };
+}
+
+/** Build the model from a configuration that passed validation; defaults are applied here. */
+export function buildModel(raw: any, configDir: string, file?: string): IntegrationModel {
+  const engine = raw.engine ?? {};
+  const model: IntegrationModel = {
+    ...(file ? { file } : {}),
+    configDir,
+    systems: raw.systems ?? {},
+    connections: {},
+    channels: {},
+    policies: raw.policies ?? {},
+    routes: {},
+    engine: {
+      store: {
+        sqlite: {
+          path: engine.store?.sqlite?.path ?? ".junction/store.db",
+          durability: engine.store?.sqlite?.durability ?? "process",
+        },
+      },
+      http: { listen: engine.http?.listen ?? "127.0.0.1:8080" },
+      admin: {
+        listen: engine.admin?.listen ?? "127.0.0.1:4195",
+        ...(engine.admin?.token ? { token: engine.admin.token } : {}),
+      },
+      journal: { retention: engine.journal?.retention ?? "7d" },
+      expressions: {
+        timeout: engine.expressions?.timeout ?? "1s",
+        workers: engine.expressions?.workers ?? 1,
+      },
+      shutdown: { timeout: engine.shutdown?.timeout ?? "10s" },
+    },
+  };
+  for (const [name, value] of Object.entries<any>(raw.connections ?? {})) {
+    model.connections[name] = {
+      ref: slotRef(value, `connections.${name}`, ["system"]),
+      ...(value.system ? { system: value.system } : {}),
+    };
+  }
+  for (const [name, value] of Object.entries<any>(raw.channels ?? {})) {
+    const kind = "topic" in value ? "topic" : "queue";
+    const options = value[kind] ?? {};
+    model.channels[name] = {
+      name,
+      kind,
+      ...(options.partitionBy ? { partitionBy: options.partitionBy } : {}),
+      retention: options.retention ?? "0s",
+      maxDepth: options.maxDepth ?? 100_000,
+    };
+  }
+  for (const [name, route] of Object.entries<any>(raw.routes ?? {})) {
+    const base = `routes.${name}`;
+    model.routes[name] = {
+      name,
+      ...(route.description ? { description: route.description } : {}),
+      from: slotRef(route.from, `${base}.from`),
+      steps: (route.steps ?? []).map((step: any, index: number) => {
+        const path = `${base}.steps[${index}]`;
+        if (typeof step === "function")
+          return { kind: "function", fn: step, name: step.name || "function", path };
+        return slotRef(step, path);
+      }),
+      to: route.to.map((target: any, index: number) => slotRef(target, `${base}.to[${index}]`)),
+      ...(route.policy ? { policy: route.policy } : {}),
+      concurrency: route.concurrency ?? 8,
+      maxDepth: route.maxDepth ?? 100_000,
+      lease: route.lease ?? "60s",
+    };
+  }
+  return model;
+}

@@ -1,0 +1,289 @@
+import { type TSchema, Type } from "typebox";
+import type { Registry, SlotKind } from "./registry.js";
+import { Duration, Expression, Secret } from "./schema-types.js";
+
+/**
+ * The root configuration schema, built from the registered components.
+ *
+ * `mode: "editor"` expands every component slot into the union of `{ <name>: <schema> }` objects:
+ * that is the JSON Schema committed in schema/ for editors. `mode: "shape"` leaves slots as plain
+ * objects so the validator can check each slot on its own and name the component in its errors.
+ */
+export type SchemaMode = "editor" | "shape";
+
+export const ROUTE_CHANNEL_KEY = "channel";
+
+function slot(
+  registry: Registry,
+  kind: SlotKind,
+  mode: SchemaMode,
+  extra: Record<string, TSchema> = {},
+): TSchema {
+  const description = `Exactly one ${kind} component, named by its key.`;
+  if (mode === "shape") return Type.Object({}, { additionalProperties: true, description, "x-slot": kind });
+  const variants: TSchema[] = registry.options(kind).map((option) =>
+    Type.Object(
+      { [option.name]: option.schema, ...optionalAll(extra) },
+      {
+        additionalProperties: false,
+        description: option.summary,
+      },
+    ),
+  );
+  if (kind === "source" || kind === "sink") {
+    variants.push(
+      Type.Object(
+        { [ROUTE_CHANNEL_KEY]: Type.String({ description: "A channel declared under `channels:`." }) },
+        { additionalProperties: false, description: "A durable channel inside Junction." },
+      ),
+    );
+  }
+  return Type.Union(variants, { description });
+}
+
+function optionalAll(properties: Record<string, TSchema>): Record<string, TSchema> {
+  return Object.fromEntries(Object.entries(properties).map(([key, schema]) => [key, Type.Optional(schema)]));
+}
+
+const NAME = "^[a-zA-Z][a-zA-Z0-9_.-]*$";
+
+function named<T extends TSchema>(value: T, description: string) {
+  return Type.Record(Type.String({ pattern: NAME }), value, { description });
+}
+
+export const RetrySchema = Type.Object(
+  {
+    attempts: Type.Optional(
+      Type.Integer({ minimum: 1, default: 5, description: "Total attempts, the first one included." }),
+    ),
+    backoff: Type.Optional(
+      Type.Union([Type.Literal("exponential"), Type.Literal("fixed")], {
+        default: "exponential",
+        description: "How the delay grows between attempts.",
+      }),
+    ),
+    initial: Type.Optional(Duration({ description: "Delay before the second attempt.", default: "1s" })),
+    multiplier: Type.Optional(
+      Type.Number({ minimum: 1, default: 2, description: "Growth factor of exponential backoff." }),
+    ),
+    max: Type.Optional(Duration({ description: "Largest delay between two attempts.", default: "5m" })),
+    jitter: Type.Optional(
+      Type.Union([Type.Literal("full"), Type.Literal("equal"), Type.Literal("none")], {
+        default: "full",
+        description: "full: a random delay in [0, d]; equal: in [d/2, d]; none: d.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Durable retries: the next attempt time is kept in the store.",
+  },
+);
+
+export const CircuitBreakerSchema = Type.Object(
+  {
+    after: Type.Integer({ minimum: 1, description: "Consecutive retryable failures that open the circuit." }),
+    halfOpenAfter: Type.Optional(
+      Duration({ description: "How long the circuit stays open before one trial message.", default: "30s" }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "While open, the route stops claiming messages: the backlog waits on disk.",
+  },
+);
+
+export const PolicySchema = Type.Object(
+  {
+    retry: Type.Optional(RetrySchema),
+    circuitBreaker: Type.Optional(CircuitBreakerSchema),
+    timeout: Type.Optional(Duration({ description: "Budget for the route's steps and sinks per message." })),
+    deadLetter: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "true: a message that fails permanently or exhausts its attempts becomes a dead letter. false: it keeps being retried at the maximum delay.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
+  const system = Type.Object(
+    {
+      owner: Type.Optional(Type.String({ description: "Team or person responsible for the system." })),
+      owns: Type.Optional(
+        Type.Array(Type.String(), { description: "Kinds of data this system is the source of." }),
+      ),
+      needs: Type.Optional(Type.Array(Type.String(), { description: "Kinds of data this system consumes." })),
+      description: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false },
+  );
+  const channelOptions = Type.Object(
+    {
+      partitionBy: Type.Optional(
+        Expression({
+          description: "Expression giving the ordering key: order is kept per key, parallelism across keys.",
+          examples: ["customerId"],
+        }),
+      ),
+      retention: Type.Optional(
+        Duration({ description: "How long consumed messages are kept (topics).", default: "0s" }),
+      ),
+      maxDepth: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          default: 100000,
+          description: "High-water mark: above it, sources writing here are told to back off (HTTP 503).",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const channel = Type.Union(
+    [
+      Type.Object(
+        { queue: channelOptions },
+        { additionalProperties: false, description: "Competing consumers." },
+      ),
+      Type.Object(
+        { topic: channelOptions },
+        { additionalProperties: false, description: "Every subscribing route gets its own copy." },
+      ),
+    ],
+    { description: "A durable message channel." },
+  );
+  const route = Type.Object(
+    {
+      description: Type.Optional(Type.String()),
+      from: slot(registry, "source", mode),
+      steps: Type.Optional(Type.Array(slot(registry, "step", mode), { description: "Applied in order." })),
+      to: Type.Array(slot(registry, "sink", mode), {
+        minItems: 1,
+        description: "Every target must confirm before the message is acknowledged.",
+      }),
+      policy: Type.Optional(Type.String({ description: "A policy declared under `policies:`." })),
+      concurrency: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 1024, default: 8, description: "Messages processed at once." }),
+      ),
+      maxDepth: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          default: 100000,
+          description: "High-water mark of the route's inbox; above it the source is told to back off.",
+        }),
+      ),
+      lease: Type.Optional(
+        Duration({
+          description: "How long a claimed message is reserved before it is redelivered.",
+          default: "60s",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const listen = (description: string, fallback: string) =>
+    Type.String({ description, default: fallback, pattern: "^[^:]+:[0-9]+$|^\\[[^\\]]+\\]:[0-9]+$" });
+  const engine = Type.Object(
+    {
+      store: Type.Optional(
+        Type.Object(
+          {
+            sqlite: Type.Object(
+              {
+                path: Type.Optional(
+                  Type.String({
+                    default: ".junction/store.db",
+                    description: "Relative to the configuration file.",
+                  }),
+                ),
+                durability: Type.Optional(
+                  Type.Union([Type.Literal("process"), Type.Literal("os")], {
+                    default: "process",
+                    description:
+                      "process: survives a crash of the process; os: also survives an OS crash (fsync on every commit group).",
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          },
+          { additionalProperties: false, description: "Where Junction keeps its own state." },
+        ),
+      ),
+      http: Type.Optional(
+        Type.Object(
+          { listen: Type.Optional(listen("Shared listener for webhook sources.", "127.0.0.1:8080")) },
+          { additionalProperties: false },
+        ),
+      ),
+      admin: Type.Optional(
+        Type.Object(
+          {
+            listen: Type.Optional(listen("Admin API, health checks and metrics.", "127.0.0.1:4195")),
+            token: Type.Optional(
+              Secret({ description: "Bearer token for the admin API; required off loopback." }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      journal: Type.Optional(
+        Type.Object(
+          { retention: Type.Optional(Duration({ description: "How long hops are kept.", default: "7d" })) },
+          { additionalProperties: false },
+        ),
+      ),
+      expressions: Type.Optional(
+        Type.Object(
+          {
+            timeout: Type.Optional(
+              Duration({ description: "Budget for one expression evaluation.", default: "1s" }),
+            ),
+            workers: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 16,
+                default: 1,
+                description: "Expression worker threads.",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      shutdown: Type.Optional(
+        Type.Object(
+          {
+            timeout: Type.Optional(
+              Duration({ description: "How long SIGTERM waits for in-flight work.", default: "10s" }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const connection = slot(registry, "connection", mode, {
+    system: Type.String({ description: "The system this connection reaches." }),
+  });
+  return Type.Object(
+    {
+      $schema: Type.Optional(Type.String()),
+      systems: Type.Optional(named(system, "Systems outside Junction that own or need data.")),
+      connections: Type.Optional(named(connection, "How to reach one system over one protocol.")),
+      channels: Type.Optional(named(channel, "Durable channels inside Junction.")),
+      policies: Type.Optional(named(PolicySchema, "Failure-handling policies referenced by routes.")),
+      routes: named(route, "Pipelines from a source through steps to targets."),
+      engine: Type.Optional(engine),
+    },
+    {
+      additionalProperties: false,
+      title: "Junction configuration",
+      $id: "https://junction.dev/schema/junction.schema.json",
+    },
+  );
+}

@@ -1,0 +1,368 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { TSchema } from "typebox";
+import { type ConfigIssue, formatPath, nearest } from "./issues.js";
+import type { Registry, SlotKind } from "./registry.js";
+import { ROUTE_CHANNEL_KEY, rootSchema } from "./root-schema.js";
+
+type Path = (string | number)[];
+
+/** Finds where a path sits in the source text; the YAML loader supplies one, the DSL none. */
+export type Locate = (path: Path, key?: boolean) => { line: number; column: number } | undefined;
+
+interface ValidationContext {
+  registry: Registry;
+  configDir: string;
+  issues: ConfigIssue[];
+  locate: Locate;
+  file?: string;
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+function validator(schema: TSchema): ValidateFunction {
+  let fn = compiled.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    compiled.set(schema, fn);
+  }
+  return fn;
+}
+
+function report(ctx: ValidationContext, path: Path, message: string, key = false): void {
+  const position = ctx.locate(path, key);
+  ctx.issues.push({
+    ...(ctx.file ? { file: ctx.file } : {}),
+    ...(position ? { line: position.line, column: position.column } : {}),
+    path: formatPath(path),
+    message,
+  });
+}
+
+/** Turn ajv's errors into one readable issue each, located at the offending node. */
+function reportSchemaErrors(
+  ctx: ValidationContext,
+  base: Path,
+  errors: ErrorObject[],
+  schema: TSchema,
+): void {
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const path = [...base, ...pointerToPath(error.instancePath)];
+    let message: string;
+    let atKey = false;
+    switch (error.keyword) {
+      case "additionalProperties": {
+        const extra = (error.params as { additionalProperty: string }).additionalProperty;
+        const allowed = Object.keys((subschemaAt(schema, error.schemaPath) as any)?.properties ?? {});
+        const suggestion = nearest(extra, allowed);
+        path.push(extra);
+        atKey = true;
+        message = `unknown property "${extra}"${suggestion ? ` (did you mean "${suggestion}"?)` : allowed.length ? ` (expected one of: ${allowed.join(", ")})` : ""}`;
+        break;
+      }
+      case "required":
+        message = `missing required property "${(error.params as { missingProperty: string }).missingProperty}"`;
+        break;
+      case "enum":
+        message = `must be one of: ${(error.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
+        break;
+      case "const":
+        message = `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+        break;
+      case "pattern": {
+        const sub = subschemaAt(schema, error.schemaPath.replace(/\/pattern$/, "")) as any;
+        const hint = sub?.["x-format"]
+          ? ` (a ${sub["x-format"]}, e.g. ${sub.examples?.slice(0, 3).join(", ")})`
+          : "";
+        message = `must match ${error.params.pattern}${hint}`;
+        break;
+      }
+      case "anyOf": {
+        const sub = subschemaAt(schema, error.schemaPath) as any;
+        const literals = (sub ?? []).map((s: any) => s.const).filter((v: unknown) => v !== undefined);
+        message = literals.length
+          ? `must be one of: ${literals.join(", ")}`
+          : "does not match any allowed form";
+        break;
+      }
+      default:
+        message = error.message ?? "is invalid";
+    }
+    const id = `${formatPath(path)}|${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    // anyOf over literals also reports each `const` branch; the anyOf line says it all.
+    if (
+      error.keyword === "const" &&
+      errors.some((e) => e.keyword === "anyOf" && e.instancePath === error.instancePath)
+    )
+      continue;
+    report(ctx, path, message, atKey);
+  }
+}
+
+function pointerToPath(pointer: string): Path {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function subschemaAt(schema: unknown, schemaPath: string): unknown {
+  let node: any = schema;
+  for (const part of schemaPath.replace(/^#\/?/, "").split("/").filter(Boolean)) {
+    if (node === undefined) return undefined;
+    node = node[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return node;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Check one slot: exactly one component key (plus allowed extras), a known component, a valid body.
+ * Returns the component name when the slot is sound enough to look inside.
+ */
+function checkSlot(
+  ctx: ValidationContext,
+  kind: SlotKind,
+  value: unknown,
+  path: Path,
+  extras: string[] = [],
+): string | undefined {
+  const options = ctx.registry.options(kind);
+  const names = options.map((option) => option.name);
+  const allowChannel = kind === "source" || kind === "sink";
+  if (allowChannel) names.push(ROUTE_CHANNEL_KEY);
+  if (!isObject(value)) {
+    report(ctx, path, `must be an object with one ${kind} component key (one of: ${names.join(", ")})`);
+    return undefined;
+  }
+  const keys = Object.keys(value).filter((key) => !extras.includes(key));
+  if (typeof value === "function") return undefined;
+  if (keys.length !== 1) {
+    report(
+      ctx,
+      path,
+      keys.length === 0
+        ? `names no ${kind} component (one of: ${names.join(", ")})`
+        : `names ${keys.length} components (${keys.join(", ")}); a ${kind} names exactly one`,
+    );
+    return undefined;
+  }
+  const name = keys[0];
+  if (allowChannel && name === ROUTE_CHANNEL_KEY) {
+    if (typeof value[name] !== "string" || value[name] === "") {
+      report(ctx, [...path, name], "must be the name of a channel declared under channels:");
+      return undefined;
+    }
+    return name;
+  }
+  const option = options.find((candidate) => candidate.name === name);
+  if (!option) {
+    const suggestion = nearest(name, names);
+    report(
+      ctx,
+      [...path, name],
+      `unknown ${kind} component "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}; known: ${names.join(", ")}`,
+      true,
+    );
+    return undefined;
+  }
+  // Steps given as TypeScript functions (DSL) carry no config to check.
+  if (typeof value[name] === "function") return name;
+  const validate = validator(option.schema);
+  if (!validate(value[name])) reportSchemaErrors(ctx, [...path, name], validate.errors ?? [], option.schema);
+  return name;
+}
+
+export interface ValidationResult {
+  issues: ConfigIssue[];
+}
+
+/** Validate a raw configuration object (from YAML or the TypeScript DSL). */
+export function validateConfig(
+  raw: unknown,
+  options: { registry: Registry; configDir: string; locate?: Locate; file?: string },
+): ValidationResult {
+  const ctx: ValidationContext = {
+    registry: options.registry,
+    configDir: options.configDir,
+    issues: [],
+    locate: options.locate ?? (() => undefined),
+    ...(options.file ? { file: options.file } : {}),
+  };
+  const shape = rootSchema(options.registry, "shape");
+  const validateShape = validator(shape);
+  if (!validateShape(raw)) {
+    reportSchemaErrors(ctx, [], validateShape.errors ?? [], shape);
+  }
+  if (!isObject(raw)) return { issues: ctx.issues };
+
+  const connections = isObject(raw.connections) ? raw.connections : {};
+  const channels = isObject(raw.channels) ? raw.channels : {};
+  const policies = isObject(raw.policies) ? raw.policies : {};
+  const systems = isObject(raw.systems) ? raw.systems : {};
+  const routes = isObject(raw.routes) ? raw.routes : {};
+
+  const checkSystem = (value: unknown, path: Path) => {
+    if (typeof value === "string" && Object.keys(systems).length > 0 && !(value in systems)) {
+      const suggestion = nearest(value, Object.keys(systems));
+      report(
+        ctx,
+        path,
+        `system "${value}" is not declared under systems:${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
+      );
+    }
+  };
+
+  for (const [name, connection] of Object.entries(connections)) {
+    checkSlot(ctx, "connection", connection, ["connections", name], ["system"]);
+    if (isObject(connection)) checkSystem(connection.system, ["connections", name, "system"]);
+  }
+
+  const checkReference = (kind: "channel" | "connection" | "policy", value: unknown, path: Path) => {
+    const table = kind === "channel" ? channels : kind === "connection" ? connections : policies;
+    if (typeof value !== "string" || value in table) return;
+    const suggestion = nearest(value, Object.keys(table));
+    report(
+      ctx,
+      path,
+      `${kind} "${value}" is not declared under ${kind === "policy" ? "policies" : `${kind}s`}:${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
+    );
+  };
+
+  /** Walk a component body for `connection:` references and nested slots. */
+  const checkComponent = (kind: SlotKind, slotValue: Record<string, unknown>, name: string, path: Path) => {
+    const body = slotValue[name];
+    if (name === ROUTE_CHANNEL_KEY) {
+      checkReference("channel", body, [...path, name]);
+      return;
+    }
+    if (!isObject(body)) return;
+    if ("connection" in body) checkReference("connection", body.connection, [...path, name, "connection"]);
+    if ("system" in body) checkSystem(body.system, [...path, name, "system"]);
+    if (kind === "step") {
+      const step = ctx.registry.steps.get(name);
+      for (const nested of step?.slots?.(body) ?? []) {
+        const nestedPath = [...path, name, ...nested.path];
+        const nestedName = checkSlot(ctx, nested.kind, nested.value, nestedPath);
+        if (nestedName)
+          checkComponent(nested.kind, nested.value as Record<string, unknown>, nestedName, nestedPath);
+      }
+      for (const file of step?.files?.(body) ?? []) {
+        if (!existsSync(resolve(ctx.configDir, file.file))) {
+          report(
+            ctx,
+            [...path, name, ...file.path],
+            `file not found: ${file.file} (relative to ${ctx.configDir})`,
+          );
+        }
+      }
+    }
+  };
+
+  const feeds = new Map<string, Set<string>>(); // route -> channels it writes
+  const reads = new Map<string, string>(); // route -> channel it reads
+  for (const [routeName, route] of Object.entries(routes)) {
+    if (!isObject(route)) continue;
+    const base: Path = ["routes", routeName];
+    const fromName = checkSlot(ctx, "source", route.from, [...base, "from"]);
+    if (fromName) {
+      checkComponent("source", route.from as Record<string, unknown>, fromName, [...base, "from"]);
+      if (fromName === ROUTE_CHANNEL_KEY)
+        reads.set(routeName, (route.from as Record<string, string>).channel);
+    }
+    const written = new Set<string>();
+    const collectSinks = (value: unknown, path: Path) => {
+      const sinkName = checkSlot(ctx, "sink", value, path);
+      if (!sinkName) return;
+      checkComponent("sink", value as Record<string, unknown>, sinkName, path);
+      if (sinkName === ROUTE_CHANNEL_KEY) written.add((value as Record<string, string>).channel);
+    };
+    if (Array.isArray(route.to)) {
+      route.to.forEach((target, index) => {
+        collectSinks(target, [...base, "to", index]);
+      });
+    }
+    if (Array.isArray(route.steps)) {
+      route.steps.forEach((step, index) => {
+        const path = [...base, "steps", index];
+        const stepName = checkSlot(ctx, "step", step, path);
+        if (!stepName) return;
+        checkComponent("step", step as Record<string, unknown>, stepName, path);
+        // A router's targets feed channels too.
+        const definition = ctx.registry.steps.get(stepName);
+        const body = (step as Record<string, unknown>)[stepName];
+        for (const nested of definition?.slots?.(body) ?? []) {
+          if (nested.kind === "sink" && isObject(nested.value) && typeof nested.value.channel === "string") {
+            written.add(nested.value.channel);
+          }
+        }
+      });
+    }
+    feeds.set(routeName, written);
+    if (route.policy !== undefined) checkReference("policy", route.policy, [...base, "policy"]);
+  }
+
+  reportCycles(ctx, feeds, reads);
+  checkEngine(ctx, raw.engine);
+  return { issues: ctx.issues };
+}
+
+/** Routes that feed each other through channels in a loop would pass messages around for ever. */
+function reportCycles(
+  ctx: ValidationContext,
+  feeds: Map<string, Set<string>>,
+  reads: Map<string, string>,
+): void {
+  const readersOf = new Map<string, string[]>();
+  for (const [route, channel] of reads) readersOf.set(channel, [...(readersOf.get(channel) ?? []), route]);
+  const next = (route: string) =>
+    [...(feeds.get(route) ?? [])].flatMap((channel) => readersOf.get(channel) ?? []);
+  const state = new Map<string, "visiting" | "done">();
+  const reported = new Set<string>();
+  const visit = (route: string, trail: string[]) => {
+    state.set(route, "visiting");
+    for (const following of next(route)) {
+      if (state.get(following) === "visiting") {
+        const cycle = [...trail.slice(trail.indexOf(following)), following];
+        const id = [...cycle].sort().join(",");
+        if (!reported.has(id)) {
+          reported.add(id);
+          report(
+            ctx,
+            ["routes", route, "to"],
+            `routes feed each other through channels in a cycle: ${cycle.join(" → ")}`,
+          );
+        }
+      } else if (!state.has(following)) visit(following, [...trail, following]);
+    }
+    state.set(route, "done");
+  };
+  for (const route of feeds.keys()) if (!state.has(route)) visit(route, [route]);
+}
+
+function checkEngine(ctx: ValidationContext, engine: unknown): void {
+  if (!isObject(engine) || !isObject(engine.admin)) return;
+  const listen = engine.admin.listen;
+  if (typeof listen === "string" && !isLoopback(listen) && !engine.admin.token) {
+    report(
+      ctx,
+      ["engine", "admin", "token"],
+      `the admin API listens on ${listen}, off loopback: set a token`,
+    );
+  }
+}
+
+export function isLoopback(listen: string): boolean {
+  const host = listen.replace(/:[0-9]+$/, "").replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

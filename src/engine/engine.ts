@@ -1,0 +1,364 @@
+import { resolve } from "node:path";
+import type {
+  ComponentContext,
+  ConnectionInstance,
+  EmitOptions,
+  EmitResult,
+  SourceContext,
+} from "../api/component.js";
+import { BackpressureError, ConfigError, describeError, ShuttingDownError } from "../api/errors.js";
+import { createMessage, type Message, type MessageInit } from "../api/message.js";
+import type { RoutedMessage, StepContext, StepFunction, Target } from "../api/step.js";
+import type { ComponentRef, FunctionStepRef, IntegrationModel, RouteModel } from "../config/model.js";
+import type { Registry, SlotKind } from "../config/registry.js";
+import { ROUTE_CHANNEL_KEY } from "../config/root-schema.js";
+import { parseDuration } from "../config/schema-types.js";
+import type { Logger } from "../observe/logger.js";
+import { retryPlan } from "../reliability/retry.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
+import type { Store } from "../store/store.js";
+import { Evaluator } from "./evaluator.js";
+import { ExpressionPool } from "./expression-pool.js";
+import { HttpHost } from "./http-host.js";
+import { type ChannelTarget, RouteRunner, type RouteStatus } from "./route-runner.js";
+
+/** The subscription a route consumes: its own inbox, a topic copy, or a queue shared with competitors. */
+export function inboxChannel(route: string): string {
+  return `route:${route}`;
+}
+
+interface RunningRoute {
+  model: RouteModel;
+  subscription: string;
+  runner: RouteRunner;
+  stopSource?: () => Promise<void>;
+}
+
+export interface StartInfo {
+  routes: { name: string; from: string; to: string[] }[];
+  listeners: { url: string; routes: string[] }[];
+  store: string;
+}
+
+/**
+ * One integration, running: the store, the expression workers, the connections, every route's
+ * source and worker. `start` brings them up in dependency order and `stop` takes them down in
+ * reverse: intake first, then in-flight work, then the store.
+ */
+export class Engine {
+  readonly store: Store;
+  readonly #model: IntegrationModel;
+  readonly #registry: Registry;
+  readonly #logger: Logger;
+  readonly #pool: ExpressionPool;
+  readonly #evaluator: Evaluator;
+  readonly #http: HttpHost;
+  readonly #connections = new Map<string, ConnectionInstance>();
+  readonly #routes = new Map<string, RunningRoute>();
+  readonly #closers: (() => Promise<void>)[] = [];
+  readonly #abort = new AbortController();
+  #maintenance: NodeJS.Timeout | undefined;
+  #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+
+  constructor(options: { model: IntegrationModel; registry: Registry; logger: Logger; store?: Store }) {
+    this.#model = options.model;
+    this.#registry = options.registry;
+    this.#logger = options.logger;
+    const { sqlite } = options.model.engine.store;
+    this.store =
+      options.store ??
+      new SqliteStore({ path: resolve(options.model.configDir, sqlite.path), durability: sqlite.durability });
+    this.#pool = new ExpressionPool({
+      workers: options.model.engine.expressions.workers,
+      timeoutMs: parseDuration(options.model.engine.expressions.timeout),
+    });
+    this.#evaluator = new Evaluator(this.#pool);
+    this.#http = new HttpHost(options.logger);
+  }
+
+  get state() {
+    return this.#state;
+  }
+
+  get model(): IntegrationModel {
+    return this.#model;
+  }
+
+  routes(): RouteStatus[] {
+    return [...this.#routes.values()].map((route) => route.runner.status());
+  }
+
+  #context(owner: string): ComponentContext {
+    return {
+      owner,
+      configDir: this.#model.configDir,
+      logger: this.#logger.child({ component: owner }),
+      connection: <T>(name: string) => {
+        const connection = this.#connections.get(name);
+        if (!connection) throw new ConfigError(`connection "${name}" is not declared under connections:`);
+        return connection as T;
+      },
+      httpServer: (listen?: string) => this.#http.mount(listen ?? this.#model.engine.http.listen),
+      evaluate: (expression, data, message) => this.#evaluator.evaluate(expression, data, message),
+      render: (template, data, message) => this.#evaluator.render(template, data, message),
+    };
+  }
+
+  #component<T>(slot: SlotKind, ref: ComponentRef, owner: string): T {
+    const connector = this.#registry.connectors.get(ref.kind);
+    const spec = connector?.[slot as "source" | "sink" | "request" | "connection"];
+    if (!spec) throw new ConfigError(`${ref.path}: no ${slot} component named "${ref.kind}"`);
+    return spec.create(ref.config, this.#context(owner)) as T;
+  }
+
+  #subscriptionFor(route: RouteModel): string {
+    if (route.from.kind !== ROUTE_CHANNEL_KEY) return inboxChannel(route.name);
+    const channel = this.#model.channels[route.from.config];
+    return channel.kind === "topic" ? `${channel.name}:${route.name}` : channel.name;
+  }
+
+  /** Subscriptions reading a channel, for backpressure. */
+  #subscriptionsOf(channel: string): string[] {
+    return Object.values(this.#model.routes)
+      .filter((route) => route.from.kind === ROUTE_CHANNEL_KEY && route.from.config === channel)
+      .map((route) => this.#subscriptionFor(route));
+  }
+
+  #target(ref: ComponentRef, route: string): Target {
+    if (ref.kind === ROUTE_CHANNEL_KEY) {
+      const channel = this.#model.channels[ref.config];
+      const subscriptions = this.#subscriptionsOf(channel.name);
+      const target: ChannelTarget = {
+        name: `channel:${channel.name}`,
+        channel: channel.name,
+        partitionKey: async (message: Message) => {
+          if (!channel.partitionBy) return null;
+          const key = await this.#evaluator.evaluate(channel.partitionBy, message.data, message);
+          return key === undefined || key === null ? null : String(key);
+        },
+        full: () => subscriptions.some((subscription) => this.store.depth(subscription) >= channel.maxDepth),
+        deliver: async () => {
+          throw new Error("channel targets are written by the route runner");
+        },
+      };
+      return target;
+    }
+    const sink = this.#component<import("../api/component.js").Sink>("sink", ref, route);
+    if (sink.close) this.#closers.push(() => sink.close!());
+    return {
+      name: `${ref.path.slice(ref.path.lastIndexOf(".") + 1)}:${ref.kind}`,
+      deliver: (m, s) => sink.write(m, s),
+    };
+  }
+
+  #stepContext(route: string): StepContext {
+    return {
+      ...this.#context(route),
+      targets: (slots, path) =>
+        slots.map((slot, index) => {
+          const value = slot as Record<string, unknown>;
+          const kind = Object.keys(value)[0];
+          return this.#target(
+            { kind, config: value[kind], path: `routes.${route}.${path}[${index}]` },
+            route,
+          );
+        }),
+      requester: (slot, path) => {
+        const value = slot as Record<string, unknown>;
+        const kind = Object.keys(value)[0];
+        const requester = this.#component<import("../api/component.js").Requester>(
+          "request",
+          { kind, config: value[kind], path },
+          route,
+        );
+        if (requester.close) this.#closers.push(() => requester.close!());
+        return requester;
+      },
+    };
+  }
+
+  #step(ref: ComponentRef | FunctionStepRef, route: string): { name: string; run: StepFunction } {
+    const name = `${ref.path.slice(ref.path.lastIndexOf(".") + 1)}:${ref.kind === "function" ? (ref as FunctionStepRef).name : ref.kind}`;
+    if (ref.kind === "function") return { name, run: functionStep(ref as FunctionStepRef) };
+    const definition = this.#registry.steps.get(ref.kind);
+    if (!definition) throw new ConfigError(`${ref.path}: no step named "${ref.kind}"`);
+    return { name, run: definition.create((ref as ComponentRef).config, this.#stepContext(route)) };
+  }
+
+  async start(): Promise<StartInfo> {
+    if (this.#state !== "new") throw new Error(`engine already ${this.#state}`);
+    this.#state = "starting";
+    const model = this.#model;
+    for (const channel of Object.values(model.channels)) {
+      this.store.declareChannel({
+        name: channel.name,
+        kind: channel.kind,
+        retentionMs: parseDuration(channel.retention),
+      });
+    }
+    for (const [name, connection] of Object.entries(model.connections)) {
+      this.#connections.set(name, this.#component<ConnectionInstance>("connection", connection.ref, name));
+    }
+    const sources: { route: RunningRoute; start: () => Promise<void> }[] = [];
+    for (const route of Object.values(model.routes)) {
+      const subscription = this.#subscriptionFor(route);
+      if (route.from.kind === ROUTE_CHANNEL_KEY) {
+        this.store.subscribe(route.from.config, subscription);
+      } else {
+        this.store.declareChannel({ name: subscription, kind: "queue", retentionMs: 0 });
+        this.store.subscribe(subscription, subscription);
+      }
+      const targets = route.to.map((ref) => this.#target(ref, route.name));
+      const steps = route.steps.map((ref) => this.#step(ref, route.name));
+      const policy = route.policy ? model.policies[route.policy] : undefined;
+      const runner = new RouteRunner({
+        name: route.name,
+        subscription,
+        store: this.store,
+        steps,
+        targets,
+        allTargets: targets,
+        concurrency: route.concurrency,
+        leaseMs: parseDuration(route.lease),
+        timeoutMs: policy?.timeout
+          ? parseDuration(policy.timeout)
+          : Math.floor(parseDuration(route.lease) / 2),
+        retry: retryPlan(policy),
+        ...(policy?.circuitBreaker
+          ? {
+              circuitBreaker: {
+                after: policy.circuitBreaker.after,
+                halfOpenAfterMs: parseDuration(policy.circuitBreaker.halfOpenAfter ?? "30s"),
+              },
+            }
+          : {}),
+        logger: this.#logger.child({ route: route.name }),
+      });
+      const running: RunningRoute = { model: route, subscription, runner };
+      this.#routes.set(route.name, running);
+      if (route.from.kind !== ROUTE_CHANNEL_KEY) {
+        const source = this.#component<import("../api/component.js").Source>(
+          "source",
+          route.from,
+          route.name,
+        );
+        running.stopSource = () => source.stop();
+        sources.push({ route: running, start: () => source.start(this.#sourceContext(route, subscription)) });
+      }
+    }
+    for (const running of this.#routes.values()) running.runner.start();
+    for (const source of sources) await source.start();
+    const listeners = await this.#http.listen();
+    const journalRetentionMs = parseDuration(model.engine.journal.retention);
+    this.#maintenance = setInterval(() => {
+      this.store
+        .maintain({ journalRetentionMs, idempotencyRetentionMs: 24 * 3_600_000 })
+        .catch((error) => this.#logger.error({ err: error }, "store maintenance failed"));
+    }, 60_000);
+    this.#maintenance.unref();
+    this.#state = "running";
+    return {
+      routes: Object.values(model.routes).map((route) => ({
+        name: route.name,
+        from: route.from.kind === ROUTE_CHANNEL_KEY ? `channel ${route.from.config}` : route.from.kind,
+        to: route.to.map((ref) => (ref.kind === ROUTE_CHANNEL_KEY ? `channel ${ref.config}` : ref.kind)),
+      })),
+      listeners,
+      store: this.store.description,
+    };
+  }
+
+  #sourceContext(route: RouteModel, subscription: string): SourceContext {
+    const base = this.#context(route.name);
+    const channel = subscription;
+    return {
+      ...base,
+      signal: this.#abort.signal,
+      checkpoint: (key) => this.store.checkpoint(`${route.name}:${key}`),
+      emit: async (inits: MessageInit[], options: EmitOptions = {}): Promise<EmitResult> => {
+        if (this.#state === "stopping" || this.#state === "stopped") throw new ShuttingDownError();
+        if (options.idempotencyKey) {
+          const seen = this.store.idempotencyValue(route.name, options.idempotencyKey);
+          if (seen) return { ids: JSON.parse(seen), duplicate: true };
+        }
+        if (this.store.depth(subscription) >= route.maxDepth) {
+          throw new BackpressureError(`route ${route.name} has ${route.maxDepth} messages waiting`, 1000);
+        }
+        const messages = inits.map((init) => createMessage(init));
+        const ids = messages.map((message) => message.id);
+        const result = await this.store.commit({
+          appends: messages.map((message) => ({ channel, message, partitionKey: null })),
+          journal: messages.map((message) => ({
+            messageId: message.id,
+            correlationId: message.correlationId,
+            route: route.name,
+            step: `from:${route.from.kind}`,
+            outcome: "received",
+            durationMs: 0,
+          })),
+          ...(options.checkpoint
+            ? {
+                checkpoint: {
+                  key: `${route.name}:${options.checkpoint.key}`,
+                  value: options.checkpoint.value,
+                },
+              }
+            : {}),
+          ...(options.idempotencyKey
+            ? { idempotency: { scope: route.name, key: options.idempotencyKey, value: JSON.stringify(ids) } }
+            : {}),
+        });
+        if (result.duplicateOf) return { ids: JSON.parse(result.duplicateOf), duplicate: true };
+        return { ids, duplicate: false };
+      },
+      deadLetter: async (record: MessageInit, error: unknown) => {
+        const message = createMessage(record);
+        const described = describeError(error);
+        await this.store.commit({
+          deadLetters: [
+            { message, route: route.name, step: `from:${route.from.kind}`, error: described, attempts: [] },
+          ],
+          journal: [
+            {
+              messageId: message.id,
+              correlationId: message.correlationId,
+              route: route.name,
+              step: `from:${route.from.kind}`,
+              outcome: "dead-lettered",
+              durationMs: 0,
+              error: described,
+            },
+          ],
+        });
+      },
+    };
+  }
+
+  /** SIGTERM: stop intake, drain in-flight work within the deadline, commit, close. */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped" || this.#state === "stopping") return;
+    this.#state = "stopping";
+    const deadline = parseDuration(this.#model.engine.shutdown.timeout);
+    this.#abort.abort();
+    clearInterval(this.#maintenance);
+    await this.#http.close();
+    await Promise.allSettled([...this.#routes.values()].map((route) => route.stopSource?.()));
+    await Promise.allSettled([...this.#routes.values()].map((route) => route.runner.stop(deadline)));
+    await Promise.allSettled(this.#closers.map((close) => close()));
+    await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close?.()));
+    await this.#pool.close();
+    await this.store.close();
+    this.#state = "stopped";
+  }
+}
+
+/** A TypeScript function used as a step: map (returns the new data) or filter (returns a boolean). */
+function functionStep(ref: FunctionStepRef): StepFunction {
+  const fn = ref.fn as ((data: unknown, message: Message) => unknown) & { junctionStep?: "map" | "filter" };
+  const mode = fn.junctionStep ?? "map";
+  return async (item: RoutedMessage) => {
+    const result = await fn(item.message.data, item.message);
+    if (mode === "filter") return result ? [item] : [];
+    return [{ ...item, message: { ...item.message, data: result } }];
+  };
+}

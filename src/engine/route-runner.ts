@@ -1,0 +1,340 @@
+import { BackpressureError, describeError, type JunctionError, toJunctionError } from "../api/errors.js";
+import type { Message } from "../api/message.js";
+import type { RoutedMessage, StepFunction, Target } from "../api/step.js";
+import type { Logger } from "../observe/logger.js";
+import { CircuitBreaker, type CircuitState } from "../reliability/circuit-breaker.js";
+import { type RetryPlan, retryDelay } from "../reliability/retry.js";
+import type { Append, CommitBatch, Delivery, JournalEntry, Store } from "../store/store.js";
+
+/** A target that is a durable channel: written in the same transaction as the acknowledgement. */
+export interface ChannelTarget extends Target {
+  readonly channel: string;
+  partitionKey(message: Message): Promise<string | null>;
+  /** True when some subscription of the channel is above its high-water mark. */
+  full(): boolean;
+}
+
+export function isChannelTarget(target: Target): target is ChannelTarget {
+  return "channel" in target;
+}
+
+export interface RouteRunnerOptions {
+  name: string;
+  subscription: string;
+  store: Store;
+  steps: { name: string; run: StepFunction }[];
+  targets: Target[];
+  /** Every target a switch may choose, so backpressure sees them all. */
+  allTargets: Target[];
+  concurrency: number;
+  leaseMs: number;
+  timeoutMs: number;
+  retry: RetryPlan;
+  circuitBreaker?: { after: number; halfOpenAfterMs: number };
+  logger: Logger;
+}
+
+export interface RouteStatus {
+  name: string;
+  subscription: string;
+  inFlight: number;
+  processed: number;
+  failed: number;
+  deadLettered: number;
+  circuit: CircuitState | "none";
+}
+
+const IDLE_POLL_MS = 1000;
+
+/**
+ * Runs one route: claims messages from its subscription with a lease, runs the steps, writes to
+ * every target, and acknowledges only when every target confirmed. Failures are retried durably
+ * (the next attempt time lives in the store) or become dead letters.
+ */
+export class RouteRunner {
+  readonly #options: RouteRunnerOptions;
+  readonly #breaker?: CircuitBreaker;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #stopping = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #stats = { processed: 0, failed: 0, deadLettered: 0 };
+
+  constructor(options: RouteRunnerOptions) {
+    this.#options = options;
+    if (options.circuitBreaker) {
+      this.#breaker = new CircuitBreaker(
+        options.circuitBreaker.after,
+        options.circuitBreaker.halfOpenAfterMs,
+        (state) => options.logger.warn({ circuit: state }, `circuit ${state}`),
+      );
+    }
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#options.store.onReady((subscription) => {
+      if (subscription === this.#options.subscription) this.#signal();
+    });
+    this.#loop = this.#run();
+  }
+
+  status(): RouteStatus {
+    return {
+      name: this.#options.name,
+      subscription: this.#options.subscription,
+      inFlight: this.#inFlight.size,
+      ...this.#stats,
+      circuit: this.#breaker?.state ?? "none",
+    };
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #run(): Promise<void> {
+    const { store, subscription, concurrency, leaseMs } = this.#options;
+    while (!this.#stopping) {
+      try {
+        const free = concurrency - this.#inFlight.size;
+        if (free <= 0) {
+          await this.#sleep(IDLE_POLL_MS);
+          continue;
+        }
+        // Downstream channels over their high-water mark: leave the backlog here, on disk.
+        if (this.#options.allTargets.some((target) => isChannelTarget(target) && target.full())) {
+          await this.#sleep(100);
+          continue;
+        }
+        const allowed = this.#breaker ? this.#breaker.allowance(free) : free;
+        if (allowed === 0) {
+          await this.#sleep(Math.max(50, Math.min(this.#breaker?.waitMs ?? IDLE_POLL_MS, IDLE_POLL_MS)));
+          continue;
+        }
+        const deliveries = await store.claim(subscription, allowed, leaseMs);
+        if (deliveries.length === 0) {
+          if (this.#breaker?.state === "half-open") this.#breaker.success(); // nothing to try: stay usable
+          const next = await store.nextReadyInMs(subscription);
+          await this.#sleep(next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next)));
+          continue;
+        }
+        for (const delivery of deliveries) {
+          const task = this.#process(delivery).finally(() => {
+            this.#inFlight.delete(task);
+            this.#signal();
+          });
+          this.#inFlight.add(task);
+        }
+      } catch (error) {
+        this.#options.logger.error({ err: error }, "route loop failed; retrying");
+        await this.#sleep(IDLE_POLL_MS);
+      }
+    }
+  }
+
+  async #process(delivery: Delivery): Promise<void> {
+    const started = performance.now();
+    const { name } = this.#options;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
+    let failedStep: string | null = null;
+    const journal: JournalEntry[] = [];
+    const base = {
+      messageId: delivery.message.id,
+      correlationId: delivery.message.correlationId,
+      route: name,
+    };
+    try {
+      let items: RoutedMessage[] = [{ message: delivery.message }];
+      for (const step of this.#options.steps) {
+        failedStep = step.name;
+        const next: RoutedMessage[] = [];
+        for (const item of items) next.push(...(await step.run(item, signal)));
+        items = next;
+        if (signal.aborted) throw toJunctionError(signal.reason);
+      }
+      failedStep = null;
+      if (items.length === 0) {
+        journal.push({ ...base, step: null, outcome: "filtered", durationMs: performance.now() - started });
+        await this.#options.store.commit({ acks: [delivery.deliveryId], journal });
+        this.#breaker?.success();
+        this.#stats.processed++;
+        return;
+      }
+      const progress = new Set(delivery.progress);
+      const appends: Append[] = [];
+      const sends: { key: string; target: Target; message: Message }[] = [];
+      for (const item of items) {
+        for (const target of item.targets ?? this.#options.targets) {
+          if (isChannelTarget(target)) {
+            appends.push({
+              channel: target.channel,
+              message: item.message,
+              partitionKey: await target.partitionKey(item.message),
+            });
+          } else {
+            const key = `${item.message.id}>${target.name}`;
+            if (!progress.has(key)) sends.push({ key, target, message: item.message });
+          }
+        }
+      }
+      const results = await Promise.allSettled(
+        sends.map(async (send) => {
+          const sendStarted = performance.now();
+          await send.target.deliver(send.message, signal);
+          progress.add(send.key);
+          journal.push({
+            ...base,
+            messageId: send.message.id,
+            step: send.target.name,
+            outcome: "sent",
+            durationMs: performance.now() - sendStarted,
+            ...(send.message.id !== delivery.message.id ? { detail: { parent: delivery.message.id } } : {}),
+          });
+        }),
+      );
+      const failure = results.find((result) => result.status === "rejected") as
+        | PromiseRejectedResult
+        | undefined;
+      if (failure) {
+        const failedIndex = results.indexOf(failure);
+        failedStep = sends[failedIndex].target.name;
+        throw failure.reason;
+      }
+      for (const append of appends) {
+        journal.push({
+          ...base,
+          messageId: append.message.id,
+          step: `channel:${append.channel}`,
+          outcome: "sent",
+          durationMs: 0,
+          ...(append.message.id !== delivery.message.id ? { detail: { parent: delivery.message.id } } : {}),
+        });
+      }
+      journal.push({ ...base, step: null, outcome: "processed", durationMs: performance.now() - started });
+      await this.#options.store.commit({ appends, acks: [delivery.deliveryId], journal });
+      this.#breaker?.success();
+      this.#stats.processed++;
+    } catch (thrown) {
+      const error = toJunctionError(thrown);
+      await this.#fail(delivery, error, failedStep, performance.now() - started, journal);
+    }
+  }
+
+  async #fail(
+    delivery: Delivery,
+    error: JunctionError,
+    step: string | null,
+    durationMs: number,
+    journal: JournalEntry[],
+  ): Promise<void> {
+    const { retry, name, store, logger } = this.#options;
+    if (this.#stopping && this.#abort.signal.aborted) {
+      // Shutdown interrupted the work: give the message back untouched.
+      await store.release([delivery.deliveryId]);
+      return;
+    }
+    this.#stats.failed++;
+    if (error.retryable && !(error instanceof BackpressureError)) this.#breaker?.failure();
+    const attempt = { at: new Date().toISOString(), durationMs, error: describeError(error) };
+    const attemptsMade = delivery.attempts + 1;
+    const exhausted = attemptsMade >= retry.attempts;
+    const base = {
+      messageId: delivery.message.id,
+      correlationId: delivery.message.correlationId,
+      route: name,
+    };
+    const batch: CommitBatch = { journal };
+    if (!error.retryable || exhausted) {
+      if (retry.deadLetter) {
+        batch.deadLetters = [
+          {
+            deliveryId: delivery.deliveryId,
+            message: delivery.message,
+            route: name,
+            step,
+            error: attempt.error,
+            attempts: [...delivery.history, attempt],
+          },
+        ];
+        journal.push({ ...base, step, outcome: "dead-lettered", durationMs, error: attempt.error });
+        this.#stats.deadLettered++;
+        logger.warn(
+          { step, messageId: delivery.message.id, code: error.code, attempts: attemptsMade },
+          `message dead-lettered: ${error.message}`,
+        );
+      } else {
+        const delayMs = retry.maxMs;
+        batch.nacks = [{ deliveryId: delivery.deliveryId, delayMs, progress: delivery.progress, attempt }];
+        journal.push({
+          ...base,
+          step,
+          outcome: "retry",
+          durationMs,
+          error: attempt.error,
+          detail: { delayMs },
+        });
+      }
+    } else {
+      const delayMs = retryDelay(retry, attemptsMade, error.retryAfterMs);
+      const progress = [...new Set([...delivery.progress, ...progressFromJournal(journal, delivery)])];
+      batch.nacks = [{ deliveryId: delivery.deliveryId, delayMs, progress, attempt }];
+      journal.push({
+        ...base,
+        step,
+        outcome: "retry",
+        durationMs,
+        error: attempt.error,
+        detail: { delayMs, attempt: attemptsMade },
+      });
+      logger.info(
+        { step, messageId: delivery.message.id, code: error.code, attempt: attemptsMade, delayMs },
+        `will retry: ${error.message}`,
+      );
+    }
+    try {
+      await store.commit(batch);
+    } catch (commitError) {
+      // The store refused (disk full...): the lease expires and the message is redelivered.
+      logger.error({ err: commitError }, "could not record the failure; the message will be redelivered");
+    }
+  }
+
+  /** Stop claiming, wait for messages in flight (up to the deadline), then abort what is left. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#signal();
+    await this.#loop;
+    const drained = Promise.allSettled([...this.#inFlight]);
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    await Promise.race([drained, timer]);
+    if (this.#inFlight.size > 0) {
+      this.#abort.abort(new Error("engine shutting down"));
+      await Promise.allSettled([...this.#inFlight]);
+    }
+    this.#unsubscribe?.();
+  }
+}
+
+/** Targets that confirmed in the failed attempt: a retry does not write to them again. */
+function progressFromJournal(journal: JournalEntry[], delivery: Delivery): string[] {
+  return journal
+    .filter((entry) => entry.outcome === "sent" && entry.step && !entry.step.startsWith("channel:"))
+    .map((entry) => `${entry.messageId ?? delivery.message.id}>${entry.step}`);
+}

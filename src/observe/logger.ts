@@ -1,0 +1,40 @@
+import { pino } from "pino";
+import pretty from "pino-pretty";
+
+export type Logger = pino.Logger;
+
+/** Keys whose values are never logged, wherever they appear in a log record. */
+const REDACT = [
+  "password",
+  "secret",
+  "token",
+  "authorization",
+  "*.password",
+  "*.secret",
+  "*.token",
+  "*.authorization",
+  "headers.authorization",
+  "headers.cookie",
+];
+
+/**
+ * JSON lines on stderr by default; readable lines when stderr is a terminal.
+ * Data goes to stdout, diagnostics to stderr (the CLI contract).
+ */
+export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+  const level = options.level ?? process.env.JUNCTION_LOG_LEVEL ?? "info";
+  const usePretty = options.pretty ?? (process.stderr.isTTY === true && !process.env.NO_PRETTY);
+  const base = { level, redact: { paths: REDACT, censor: "[redacted]" }, base: undefined };
+  if (usePretty) {
+    return pino(
+      base,
+      pretty({ destination: 2, sync: true, colorize: !process.env.NO_COLOR, ignore: "pid,hostname" }),
+    );
+  }
+  return pino(base, pino.destination({ fd: 2, sync: false }));
+}
+
+/** A logger that drops everything: for tests and library use. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,80 @@
+/** The embedded store's tables. Versioned by `user_version`; migrations append, never rewrite. */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE channels (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    retention_ms INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE subscriptions (
+    name TEXT PRIMARY KEY,
+    channel TEXT NOT NULL
+  );
+  -- One row per appended message; 'pending' counts deliveries not yet acknowledged.
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    appended_at INTEGER NOT NULL,
+    pending INTEGER NOT NULL
+  );
+  CREATE INDEX messages_done ON messages (channel, appended_at) WHERE pending = 0;
+  -- One row per (subscription, message) still to be processed. 'visible_at' is the SQS-style
+  -- visibility time: a claim pushes it to the lease end, a nack to the retry time.
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    subscription TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    pkey TEXT,
+    visible_at INTEGER NOT NULL,
+    leased INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    progress TEXT,
+    history TEXT
+  );
+  CREATE INDEX deliveries_fifo ON deliveries (subscription, id);
+  CREATE INDEX deliveries_key ON deliveries (subscription, pkey, id) WHERE pkey IS NOT NULL;
+  CREATE TABLE dead_letters (
+    id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    route TEXT NOT NULL,
+    step TEXT,
+    error_code TEXT NOT NULL,
+    error TEXT NOT NULL,
+    attempts TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open'
+  );
+  CREATE INDEX dead_letters_route ON dead_letters (route, created_at);
+  CREATE TABLE journal (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    route TEXT NOT NULL,
+    step TEXT,
+    outcome TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    error TEXT,
+    detail TEXT
+  );
+  CREATE INDEX journal_message ON journal (message_id);
+  CREATE INDEX journal_correlation ON journal (correlation_id);
+  CREATE INDEX journal_at ON journal (at);
+  CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX idempotency_age ON idempotency (created_at);
+  CREATE TABLE checkpoints (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,459 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { newMessageId } from "../../api/message.js";
+import type {
+  ChannelDeclaration,
+  CommitBatch,
+  CommitResult,
+  DeadLetter,
+  Delivery,
+  JournalRecord,
+  Store,
+  SubscriptionStats,
+} from "../store.js";
+import { MIGRATIONS } from "./schema.js";
+
+export interface SqliteStoreOptions {
+  path: string;
+  /** `process`: survives a process crash (WAL, synchronous=NORMAL). `os`: also an OS crash (synchronous=FULL). */
+  durability: "process" | "os";
+}
+
+interface PendingCommit {
+  batch: CommitBatch;
+  resolve: (result: CommitResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type Row = Record<string, any>;
+
+/**
+ * The embedded store. better-sqlite3 is synchronous, so concurrency comes from group commit:
+ * every commit requested in the same event-loop turn is applied in one transaction, and each
+ * caller's promise resolves only after that transaction committed.
+ */
+export class SqliteStore implements Store {
+  readonly description: string;
+  readonly #db: Database.Database;
+  readonly #channels = new Map<string, ChannelDeclaration>();
+  /** subscription -> channel, and channel -> its subscriptions. */
+  readonly #subscriptionChannel = new Map<string, string>();
+  readonly #channelSubscriptions = new Map<string, string[]>();
+  /** Deliveries per subscription that are not leased: the backpressure signal, kept in memory. */
+  readonly #depth = new Map<string, number>();
+  readonly #listeners = new Set<(subscription: string) => void>();
+  #pending: PendingCommit[] = [];
+  #flushScheduled = false;
+  #closed = false;
+  readonly #statements: ReturnType<SqliteStore["prepare"]>;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    this.description = `sqlite ${options.path} (durability: ${options.durability})`;
+    this.#db = new Database(options.path);
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma(`synchronous = ${options.durability === "os" ? "FULL" : "NORMAL"}`);
+    this.#db.pragma("busy_timeout = 5000");
+    // Keep the WAL bounded: checkpoint every ~4 MB and truncate it back to 64 MB at most.
+    this.#db.pragma("wal_autocheckpoint = 1000");
+    this.#db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+    this.#db.pragma("foreign_keys = OFF");
+    this.#migrate();
+    this.#statements = this.prepare();
+    this.#recoverLeases();
+    this.#loadCatalog();
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma("user_version", { simple: true }) as number;
+    for (let index = version; index < MIGRATIONS.length; index++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[index]);
+        this.#db.pragma(`user_version = ${index + 1}`);
+      })();
+    }
+  }
+
+  /** One process owns the embedded store, so every lease left in it belongs to a process that died. */
+  #recoverLeases(): void {
+    this.#db.prepare("UPDATE deliveries SET leased = 0, visible_at = ? WHERE leased = 1").run(Date.now());
+  }
+
+  #loadCatalog(): void {
+    for (const row of this.#db.prepare("SELECT name, kind, retention_ms FROM channels").all() as Row[]) {
+      this.#channels.set(row.name, { name: row.name, kind: row.kind, retentionMs: row.retention_ms });
+    }
+    for (const row of this.#db.prepare("SELECT name, channel FROM subscriptions").all() as Row[]) {
+      this.#registerSubscription(row.channel, row.name);
+    }
+    for (const row of this.#db
+      .prepare("SELECT subscription, count(*) AS n FROM deliveries GROUP BY subscription")
+      .all() as Row[]) {
+      this.#depth.set(row.subscription, row.n);
+    }
+  }
+
+  private prepare() {
+    const db = this.#db;
+    return {
+      insertMessage: db.prepare(
+        "INSERT INTO messages (channel, id, body, appended_at, pending) VALUES (?, ?, ?, ?, ?)",
+      ),
+      insertDelivery: db.prepare(
+        "INSERT INTO deliveries (subscription, seq, pkey, visible_at) VALUES (?, ?, ?, ?)",
+      ),
+      selectDelivery: db.prepare("SELECT seq, subscription FROM deliveries WHERE id = ?"),
+      deleteDelivery: db.prepare("DELETE FROM deliveries WHERE id = ?"),
+      decrementPending: db.prepare(
+        "UPDATE messages SET pending = pending - 1 WHERE seq = ? RETURNING pending, channel",
+      ),
+      deleteMessage: db.prepare("DELETE FROM messages WHERE seq = ?"),
+      nack: db.prepare(
+        "UPDATE deliveries SET leased = 0, visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
+      ),
+      selectHistory: db.prepare("SELECT history FROM deliveries WHERE id = ?"),
+      claimCandidates: db.prepare(`
+        SELECT d.id, d.seq, d.attempts, d.progress, d.history, m.body
+        FROM deliveries d JOIN messages m ON m.seq = d.seq
+        WHERE d.subscription = ? AND d.visible_at <= ? AND d.leased = 0
+          AND (d.pkey IS NULL OR NOT EXISTS (
+            SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
+        ORDER BY d.id LIMIT ?`),
+      lease: db.prepare("UPDATE deliveries SET leased = 1, visible_at = ? WHERE id = ?"),
+      release: db.prepare("UPDATE deliveries SET leased = 0, visible_at = ? WHERE id = ? AND leased = 1"),
+      insertDeadLetter: db.prepare(`
+        INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertJournal: db.prepare(`
+        INSERT INTO journal (at, message_id, correlation_id, route, step, outcome, duration_ms, error, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      upsertCheckpoint: db.prepare(
+        "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+      ),
+      selectCheckpoint: db.prepare("SELECT value FROM checkpoints WHERE key = ?"),
+      selectIdempotency: db.prepare("SELECT value FROM idempotency WHERE scope = ? AND key = ?"),
+      insertIdempotency: db.prepare(
+        "INSERT INTO idempotency (scope, key, value, created_at) VALUES (?, ?, ?, ?)",
+      ),
+      nextReady: db.prepare(
+        "SELECT min(visible_at) AS at FROM deliveries WHERE subscription = ? AND leased = 0",
+      ),
+    };
+  }
+
+  #registerSubscription(channel: string, subscription: string): void {
+    this.#subscriptionChannel.set(subscription, channel);
+    const list = this.#channelSubscriptions.get(channel) ?? [];
+    if (!list.includes(subscription)) list.push(subscription);
+    this.#channelSubscriptions.set(channel, list);
+    if (!this.#depth.has(subscription)) this.#depth.set(subscription, 0);
+  }
+
+  declareChannel(channel: ChannelDeclaration): void {
+    this.#db
+      .prepare(
+        "INSERT INTO channels (name, kind, retention_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, retention_ms = excluded.retention_ms",
+      )
+      .run(channel.name, channel.kind, channel.retentionMs);
+    this.#channels.set(channel.name, channel);
+  }
+
+  subscribe(channel: string, subscription: string): void {
+    if (!this.#channels.has(channel)) throw new Error(`unknown channel ${channel}`);
+    this.#db
+      .prepare("INSERT INTO subscriptions (name, channel) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+      .run(subscription, channel);
+    this.#registerSubscription(channel, subscription);
+  }
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    if (this.#closed) return Promise.reject(new Error("store is closed"));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ batch, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    const group = this.#pending;
+    this.#pending = [];
+    this.#flushScheduled = false;
+    if (group.length === 0) return;
+    const touched = new Set<string>();
+    let results: CommitResult[];
+    const depthBefore = new Map(this.#depth);
+    try {
+      results = this.#db.transaction(() => group.map((item) => this.#apply(item.batch, touched)))();
+    } catch (error) {
+      // The transaction rolled back: so do the in-memory counters.
+      this.#depth.clear();
+      for (const [key, value] of depthBefore) this.#depth.set(key, value);
+      for (const item of group) item.reject(error);
+      return;
+    }
+    group.forEach((item, index) => {
+      item.resolve(results[index]);
+    });
+    for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
+  }
+
+  #apply(batch: CommitBatch, touched: Set<string>): CommitResult {
+    const s = this.#statements;
+    const now = Date.now();
+    if (batch.idempotency) {
+      const { scope, key, value } = batch.idempotency;
+      const existing = s.selectIdempotency.get(scope, key) as Row | undefined;
+      if (existing) return { duplicateOf: existing.value };
+      s.insertIdempotency.run(scope, key, value, now);
+    }
+    for (const append of batch.appends ?? []) {
+      const channel = this.#channels.get(append.channel);
+      if (!channel) throw new Error(`unknown channel ${append.channel}`);
+      const subscriptions = this.#channelSubscriptions.get(append.channel) ?? [];
+      const info = s.insertMessage.run(
+        append.channel,
+        append.message.id,
+        JSON.stringify(append.message),
+        now,
+        subscriptions.length,
+      );
+      for (const subscription of subscriptions) {
+        s.insertDelivery.run(subscription, info.lastInsertRowid, append.partitionKey, now);
+        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+        touched.add(subscription);
+      }
+    }
+    for (const deliveryId of batch.acks ?? []) this.#finishDelivery(deliveryId);
+    for (const nack of batch.nacks ?? []) {
+      const row = s.selectHistory.get(nack.deliveryId) as Row | undefined;
+      if (!row) continue;
+      const history = row.history ? JSON.parse(row.history) : [];
+      history.push(nack.attempt);
+      s.nack.run(now + nack.delayMs, JSON.stringify(nack.progress), JSON.stringify(history), nack.deliveryId);
+      const subscription = (s.selectDelivery.get(nack.deliveryId) as Row).subscription;
+      this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+      touched.add(subscription);
+    }
+    for (const letter of batch.deadLetters ?? []) {
+      s.insertDeadLetter.run(
+        newMessageId(),
+        letter.message.id,
+        letter.route,
+        letter.step,
+        letter.error.code,
+        JSON.stringify(letter.error),
+        JSON.stringify(letter.attempts),
+        JSON.stringify(letter.message),
+        now,
+      );
+      if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId);
+    }
+    for (const entry of batch.journal ?? []) {
+      s.insertJournal.run(
+        now,
+        entry.messageId,
+        entry.correlationId,
+        entry.route,
+        entry.step,
+        entry.outcome,
+        entry.durationMs,
+        entry.error ? JSON.stringify(entry.error) : null,
+        entry.detail ? JSON.stringify(entry.detail) : null,
+      );
+    }
+    if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
+    return {};
+  }
+
+  /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
+  #finishDelivery(deliveryId: number): void {
+    const s = this.#statements;
+    const delivery = s.selectDelivery.get(deliveryId) as Row | undefined;
+    if (!delivery) return; // already finished (a duplicate ack after a lease expired)
+    s.deleteDelivery.run(deliveryId);
+    const message = s.decrementPending.get(delivery.seq) as Row | undefined;
+    if (message && message.pending <= 0 && (this.#channels.get(message.channel)?.retentionMs ?? 0) === 0) {
+      s.deleteMessage.run(delivery.seq);
+    }
+  }
+
+  async claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]> {
+    if (this.#closed) return [];
+    const s = this.#statements;
+    const now = Date.now();
+    return this.#db.transaction(() => {
+      const rows = s.claimCandidates.all(subscription, now, max) as Row[];
+      for (const row of rows) s.lease.run(now + leaseMs, row.id);
+      if (rows.length > 0)
+        this.#depth.set(subscription, (this.#depth.get(subscription) ?? rows.length) - rows.length);
+      return rows.map((row) => ({
+        deliveryId: row.id,
+        subscription,
+        message: JSON.parse(row.body),
+        attempts: row.attempts,
+        progress: row.progress ? JSON.parse(row.progress) : [],
+        history: row.history ? JSON.parse(row.history) : [],
+      }));
+    })();
+  }
+
+  async release(deliveryIds: number[]): Promise<void> {
+    const now = Date.now();
+    this.#db.transaction(() => {
+      for (const id of deliveryIds) {
+        const changed = this.#statements.release.run(now, id).changes;
+        if (changed > 0) {
+          const subscription = (this.#statements.selectDelivery.get(id) as Row).subscription;
+          this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+        }
+      }
+    })();
+  }
+
+  depth(subscription: string): number {
+    return this.#depth.get(subscription) ?? 0;
+  }
+
+  async nextReadyInMs(subscription: string): Promise<number | null> {
+    const row = this.#statements.nextReady.get(subscription) as Row | undefined;
+    if (!row || row.at === null) return null;
+    return Math.max(0, row.at - Date.now());
+  }
+
+  onReady(listener: (subscription: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async stats(): Promise<SubscriptionStats[]> {
+    const rows = this.#db
+      .prepare(`
+        SELECT d.subscription, count(*) AS total, sum(d.leased) AS in_flight, min(m.appended_at) AS oldest
+        FROM deliveries d JOIN messages m ON m.seq = d.seq GROUP BY d.subscription`)
+      .all() as Row[];
+    const bySubscription = new Map(rows.map((row) => [row.subscription, row]));
+    const now = Date.now();
+    return [...this.#subscriptionChannel.entries()].map(([subscription, channel]) => {
+      const row = bySubscription.get(subscription);
+      return {
+        channel,
+        subscription,
+        depth: row ? row.total - row.in_flight : 0,
+        inFlight: row ? row.in_flight : 0,
+        oldestAgeMs: row?.oldest ? now - row.oldest : null,
+      };
+    });
+  }
+
+  checkpoint(key: string): string | undefined {
+    return (this.#statements.selectCheckpoint.get(key) as Row | undefined)?.value;
+  }
+
+  idempotencyValue(scope: string, key: string): string | undefined {
+    return (this.#statements.selectIdempotency.get(scope, key) as Row | undefined)?.value;
+  }
+
+  async deadLetters(filter: { route?: string; status?: DeadLetter["status"]; limit?: number } = {}) {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (filter.route) {
+      clauses.push("route = ?");
+      params.push(filter.route);
+    }
+    if (filter.status) {
+      clauses.push("status = ?");
+      params.push(filter.status);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
+    const rows = this.#db
+      .prepare(`SELECT * FROM dead_letters ${where} ORDER BY created_at, id LIMIT ?`)
+      .all(...params, filter.limit ?? 1000) as Row[];
+    return rows.map(toDeadLetter);
+  }
+
+  async deadLetter(id: string): Promise<DeadLetter | undefined> {
+    const row = this.#db.prepare("SELECT * FROM dead_letters WHERE id = ?").get(id) as Row | undefined;
+    return row ? toDeadLetter(row) : undefined;
+  }
+
+  async journal(query: {
+    messageId?: string;
+    correlationId?: string;
+    limit?: number;
+  }): Promise<JournalRecord[]> {
+    const limit = query.limit ?? 1000;
+    const rows = query.messageId
+      ? this.#db
+          .prepare("SELECT * FROM journal WHERE message_id = ? ORDER BY id LIMIT ?")
+          .all(query.messageId, limit)
+      : query.correlationId
+        ? this.#db
+            .prepare("SELECT * FROM journal WHERE correlation_id = ? ORDER BY id LIMIT ?")
+            .all(query.correlationId, limit)
+        : this.#db.prepare("SELECT * FROM journal ORDER BY id DESC LIMIT ?").all(limit);
+    return (rows as Row[]).map((row) => ({
+      at: new Date(row.at).toISOString(),
+      messageId: row.message_id,
+      correlationId: row.correlation_id,
+      route: row.route,
+      step: row.step,
+      outcome: row.outcome,
+      durationMs: row.duration_ms,
+      ...(row.error ? { error: JSON.parse(row.error) } : {}),
+      ...(row.detail ? { detail: JSON.parse(row.detail) } : {}),
+    }));
+  }
+
+  async maintain(options: { journalRetentionMs: number; idempotencyRetentionMs: number }): Promise<void> {
+    if (this.#closed) return;
+    const now = Date.now();
+    this.#db.transaction(() => {
+      this.#db.prepare("DELETE FROM journal WHERE at < ?").run(now - options.journalRetentionMs);
+      this.#db
+        .prepare("DELETE FROM idempotency WHERE created_at < ?")
+        .run(now - options.idempotencyRetentionMs);
+      for (const channel of this.#channels.values()) {
+        if (channel.retentionMs > 0) {
+          this.#db
+            .prepare("DELETE FROM messages WHERE channel = ? AND pending = 0 AND appended_at < ?")
+            .run(channel.name, now - channel.retentionMs);
+        }
+      }
+    })();
+    // A passive checkpoint never blocks; TRUNCATE when it could copy everything keeps the file small.
+    this.#db.pragma("wal_checkpoint(TRUNCATE)");
+  }
+
+  /** Integrity check, for tests and `junction doctor`. */
+  integrityCheck(): string {
+    return this.#db.pragma("integrity_check", { simple: true }) as string;
+  }
+
+  pragma(name: string): unknown {
+    return this.#db.pragma(name, { simple: true });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#pending.length > 0) this.#flush();
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function toDeadLetter(row: Row): DeadLetter {
+  return {
+    id: row.id,
+    message: JSON.parse(row.message),
+    route: row.route,
+    step: row.step,
+    error: JSON.parse(row.error),
+    attempts: JSON.parse(row.attempts),
+    createdAt: new Date(row.created_at).toISOString(),
+    status: row.status,
+  };
+}

@@ -1,0 +1,143 @@
+import type { ErrorRecord } from "../api/errors.js";
+import type { Message } from "../api/message.js";
+
+export type ChannelKind = "queue" | "topic";
+
+export interface ChannelDeclaration {
+  name: string;
+  kind: ChannelKind;
+  /** How long consumed messages stay readable (topics); 0 deletes them once every subscription has them. */
+  retentionMs: number;
+}
+
+export interface Append {
+  channel: string;
+  message: Message;
+  /** Order is kept among messages with the same key; null means no ordering constraint. */
+  partitionKey: string | null;
+}
+
+export interface Attempt {
+  at: string;
+  durationMs: number;
+  error: ErrorRecord;
+}
+
+export interface Nack {
+  deliveryId: number;
+  delayMs: number;
+  /** Targets that already confirmed this message: a retry skips them. */
+  progress: string[];
+  attempt: Attempt;
+}
+
+export interface DeadLetterInput {
+  message: Message;
+  route: string;
+  step: string | null;
+  error: ErrorRecord;
+  attempts: Attempt[];
+}
+
+export interface DeadLetter extends DeadLetterInput {
+  id: string;
+  createdAt: string;
+  status: "open" | "replayed" | "discarded";
+}
+
+export type JournalOutcome =
+  | "received"
+  | "processed"
+  | "filtered"
+  | "sent"
+  | "retry"
+  | "dead-lettered"
+  | "failed"
+  | "duplicate";
+
+export interface JournalEntry {
+  messageId: string;
+  correlationId: string;
+  route: string;
+  /** Step or target name; null for the route as a whole. */
+  step: string | null;
+  outcome: JournalOutcome;
+  durationMs: number;
+  error?: ErrorRecord;
+  /** Short, non-secret facts: target name, parent message id, channel. */
+  detail?: Record<string, unknown>;
+}
+
+export interface JournalRecord extends JournalEntry {
+  at: string;
+}
+
+/** Everything one caller wants committed atomically; concurrent callers share a transaction. */
+export interface CommitBatch {
+  appends?: Append[];
+  acks?: number[];
+  nacks?: Nack[];
+  deadLetters?: (DeadLetterInput & { deliveryId?: number })[];
+  journal?: JournalEntry[];
+  checkpoint?: { key: string; value: string };
+  /** Commit only if this key was never committed in this scope; otherwise nothing in the batch is applied. */
+  idempotency?: { scope: string; key: string; value: string };
+}
+
+export interface CommitResult {
+  /** Set when the idempotency key was already there: its stored value. Nothing else was applied. */
+  duplicateOf?: string;
+}
+
+export interface Delivery {
+  deliveryId: number;
+  subscription: string;
+  message: Message;
+  /** Attempts already made before this one. */
+  attempts: number;
+  progress: string[];
+  history: Attempt[];
+}
+
+export interface SubscriptionStats {
+  channel: string;
+  subscription: string;
+  depth: number;
+  inFlight: number;
+  oldestAgeMs: number | null;
+}
+
+/**
+ * Junction's own state. The embedded implementation is SQLite; a PostgreSQL one follows the same
+ * contract. Every method that changes state goes through `commit`, so the implementation can
+ * group concurrent commits into one transaction.
+ */
+export interface Store {
+  readonly description: string;
+  declareChannel(channel: ChannelDeclaration): void;
+  /** Create (if needed) a subscription; a topic's new subscription starts at its next message. */
+  subscribe(channel: string, subscription: string): void;
+  commit(batch: CommitBatch): Promise<CommitResult>;
+  /** Lease up to `max` ready deliveries; a lease not acked or nacked in `leaseMs` makes them ready again. */
+  claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]>;
+  /** Give leased deliveries back at once (clean shutdown). */
+  release(deliveryIds: number[]): Promise<void>;
+  /** Deliveries waiting (not leased) for a subscription, from an in-memory counter. */
+  depth(subscription: string): number;
+  /** Milliseconds until the next delayed delivery of a subscription becomes ready, if any. */
+  nextReadyInMs(subscription: string): Promise<number | null>;
+  onReady(listener: (subscription: string) => void): () => void;
+  stats(): Promise<SubscriptionStats[]>;
+  checkpoint(key: string): string | undefined;
+  idempotencyValue(scope: string, key: string): string | undefined;
+  deadLetters(filter?: {
+    route?: string;
+    status?: DeadLetter["status"];
+    limit?: number;
+  }): Promise<DeadLetter[]>;
+  deadLetter(id: string): Promise<DeadLetter | undefined>;
+  journal(query: { messageId?: string; correlationId?: string; limit?: number }): Promise<JournalRecord[]>;
+  /** Delete what retention allows and keep the write-ahead log bounded. */
+  maintain(options: { journalRetentionMs: number; idempotencyRetentionMs: number }): Promise<void>;
+  close(): Promise<void>;
+}
