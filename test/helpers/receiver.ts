@@ -1,0 +1,56 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+/**
+ * A real HTTP server standing in for a downstream system. It records every request and counts
+ * effects by message id (the `ce-id` header), so tests can tell duplicates from losses.
+ */
+export class Receiver {
+  readonly requests: Received[] = [];
+  readonly effects = new Map<string, number>();
+  /** Status to answer; a function can vary it per request. */
+  status: number | ((request: Received) => number) = 201;
+  #server: Server;
+  url = "";
+
+  constructor() {
+    this.#server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk) => chunks.push(chunk));
+      request.on("end", () => {
+        const received = {
+          method: request.method ?? "",
+          url: request.url ?? "",
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+        };
+        const status = typeof this.status === "function" ? this.status(received) : this.status;
+        if (status < 300) {
+          this.requests.push(received);
+          const id = String(request.headers["ce-id"] ?? "");
+          this.effects.set(id, (this.effects.get(id) ?? 0) + 1);
+        }
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(JSON.stringify({ ok: status < 300 }));
+      });
+    });
+  }
+
+  async start(port = 0): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(port, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
