@@ -1,4 +1,3 @@
-
 /**
  * Environment interpolation in string values, after YAML parsing, so a variable can never change
  * the document's structure: `${VAR}`, `${VAR:-default}`, `${VAR:?message}`; `$${` escapes.

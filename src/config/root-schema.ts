@@ -142,19 +142,25 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
     },
     { additionalProperties: false },
   );
-  const channel = Type.Union(
-    [
-      Type.Object(
-        { queue: channelOptions },
-        { additionalProperties: false, description: "Competing consumers." },
-      ),
-      Type.Object(
-        { topic: channelOptions },
-        { additionalProperties: false, description: "Every subscribing route gets its own copy." },
-      ),
-    ],
-    { description: "A durable message channel." },
-  );
+  const channel =
+    mode === "shape"
+      ? Type.Object(
+          { queue: Type.Optional(channelOptions), topic: Type.Optional(channelOptions) },
+          { additionalProperties: false, minProperties: 1, maxProperties: 1, description: "queue or topic" },
+        )
+      : Type.Union(
+          [
+            Type.Object(
+              { queue: channelOptions },
+              { additionalProperties: false, description: "Competing consumers." },
+            ),
+            Type.Object(
+              { topic: channelOptions },
+              { additionalProperties: false, description: "Every subscribing route gets its own copy." },
+            ),
+          ],
+          { description: "A durable message channel." },
+        );
   const route = Type.Object(
     {
       description: Type.Optional(Type.String()),
@@ -283,7 +289,7 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
     {
       additionalProperties: false,
       title: "Junction configuration",
-      $id: "https://junction.dev/schema/junction.schema.json",
+      ...(mode === "editor" ? { $id: "https://junction.dev/schema/junction.schema.json" } : {}),
     },
   );
 }

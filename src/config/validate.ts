@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import jsonata from "jsonata";
 import type { TSchema } from "typebox";
 import { type ConfigIssue, formatPath, nearest } from "./issues.js";
 import type { Registry, SlotKind } from "./registry.js";
@@ -21,6 +22,7 @@ interface ValidationContext {
 
 const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
 const compiled = new WeakMap<TSchema, ValidateFunction>();
+const shapes = new WeakMap<Registry, TSchema>();
 
 function validator(schema: TSchema): ValidateFunction {
   let fn = compiled.get(schema);
@@ -56,7 +58,8 @@ function reportSchemaErrors(
     switch (error.keyword) {
       case "additionalProperties": {
         const extra = (error.params as { additionalProperty: string }).additionalProperty;
-        const allowed = Object.keys((subschemaAt(schema, error.schemaPath) as any)?.properties ?? {});
+        const parent = subschemaAt(schema, error.schemaPath.replace(/\/additionalProperties$/, "")) as any;
+        const allowed = Object.keys(parent?.properties ?? {});
         const suggestion = nearest(extra, allowed);
         path.push(extra);
         atKey = true;
@@ -117,7 +120,7 @@ function subschemaAt(schema: unknown, schemaPath: string): unknown {
   let node: any = schema;
   for (const part of schemaPath.replace(/^#\/?/, "").split("/").filter(Boolean)) {
     if (node === undefined) return undefined;
-    node = node[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+    node = node[decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~")];
   }
   return node;
 }
@@ -199,7 +202,11 @@ export function validateConfig(
     locate: options.locate ?? (() => undefined),
     ...(options.file ? { file: options.file } : {}),
   };
-  const shape = rootSchema(options.registry, "shape");
+  let shape = shapes.get(options.registry);
+  if (!shape) {
+    shape = rootSchema(options.registry, "shape");
+    shapes.set(options.registry, shape);
+  }
   const validateShape = validator(shape);
   if (!validateShape(raw)) {
     reportSchemaErrors(ctx, [], validateShape.errors ?? [], shape);
@@ -222,6 +229,16 @@ export function validateConfig(
       );
     }
   };
+
+  for (const [name, channel] of Object.entries(channels)) {
+    if (!isObject(channel)) continue;
+    for (const kind of ["queue", "topic"]) {
+      const options = channel[kind];
+      if (isObject(options) && typeof options.partitionBy === "string") {
+        checkExpression(ctx, options.partitionBy, ["channels", name, kind, "partitionBy"]);
+      }
+    }
+  }
 
   for (const [name, connection] of Object.entries(connections)) {
     checkSlot(ctx, "connection", connection, ["connections", name], ["system"]);
@@ -256,6 +273,9 @@ export function validateConfig(
         const nestedName = checkSlot(ctx, nested.kind, nested.value, nestedPath);
         if (nestedName)
           checkComponent(nested.kind, nested.value as Record<string, unknown>, nestedName, nestedPath);
+      }
+      for (const expression of step?.expressions?.(body) ?? []) {
+        checkExpression(ctx, expression.expression, [...path, name, ...expression.path]);
       }
       for (const file of step?.files?.(body) ?? []) {
         if (!existsSync(resolve(ctx.configDir, file.file))) {
@@ -315,6 +335,21 @@ export function validateConfig(
   reportCycles(ctx, feeds, reads);
   checkEngine(ctx, raw.engine);
   return { issues: ctx.issues };
+}
+
+/** Compile (never run) an expression so a syntax error is a config error with its position. */
+function checkExpression(ctx: ValidationContext, expression: unknown, path: Path): void {
+  if (typeof expression !== "string") return;
+  try {
+    jsonata(expression);
+  } catch (error) {
+    const { message, position } = error as { message: string; position?: number };
+    report(
+      ctx,
+      path,
+      `invalid JSONata expression${position !== undefined ? ` at position ${position}` : ""}: ${message}`,
+    );
+  }
 }
 
 /** Routes that feed each other through channels in a loop would pass messages around for ever. */

@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Agent } from "undici";
+import { Agent, request } from "undici";
 import { tempDir } from "../helpers/engine.js";
 import { exited, freePort, spawnJunction, waitReady } from "../helpers/process.js";
 import { Receiver } from "../helpers/receiver.js";
@@ -80,18 +80,18 @@ engine:
       });
       for (;;) {
         try {
-          const response = await fetch(`http://127.0.0.1:${httpPort}/orders`, {
+          const response = await request(`http://127.0.0.1:${httpPort}/orders`, {
             method: "POST",
             body,
             headers: { "content-type": "application/json" },
             dispatcher,
             signal: AbortSignal.timeout(5000),
-          } as RequestInit);
-          if (response.status === 202) {
-            accepted.add(((await response.json()) as { id: string }).id);
+          });
+          if (response.statusCode === 202) {
+            accepted.add(((await response.body.json()) as { id: string }).id);
             break;
           }
-          await response.arrayBuffer();
+          await response.body.dump();
           refused++;
         } catch {
           refused++; // the engine is down: the client retries, as a real sender would
