@@ -36,9 +36,14 @@ export const switchStep = defineStep({
           },
           { additionalProperties: false },
         ),
-        { minItems: 1 },
+        { minItems: 1, description: "Tried in order; the first whose `when` holds wins." },
       ),
-      otherwise: Type.Optional(Type.Object({ to: targets }, { additionalProperties: false })),
+      otherwise: Type.Optional(
+        Type.Object(
+          { to: targets },
+          { additionalProperties: false, description: "Where unmatched messages go." },
+        ),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -54,7 +54,11 @@ const requestProperties = {
       examples: ["/shipments/{{ orderId }}"],
     }),
   ),
-  headers: Type.Optional(Type.Record(Type.String(), Template({ description: "Header value." }))),
+  headers: Type.Optional(
+    Type.Record(Type.String(), Template({ description: "Header value." }), {
+      description: "Extra headers; values are templates.",
+    }),
+  ),
   idempotencyKey: Type.Optional(
     Template({
       description: "Sent as the `Idempotency-Key` header so the receiver can drop repeats.",
