@@ -40,7 +40,7 @@ export class SqliteStore implements Store {
   /** subscription -> channel, and channel -> its subscriptions. */
   readonly #subscriptionChannel = new Map<string, string>();
   readonly #channelSubscriptions = new Map<string, string[]>();
-  /** Deliveries per subscription that are not leased: the backpressure signal, kept in memory. */
+  /** Deliveries per subscription that are not leased (an expired lease still counts as leased): the backpressure signal, kept in memory. */
   readonly #depth = new Map<string, number>();
   readonly #listeners = new Set<(subscription: string) => void>();
   #pending: PendingCommit[] = [];
@@ -114,9 +114,9 @@ export class SqliteStore implements Store {
       ),
       selectHistory: db.prepare("SELECT history FROM deliveries WHERE id = ?"),
       claimCandidates: db.prepare(`
-        SELECT d.id, d.seq, d.attempts, d.progress, d.history, m.body
+        SELECT d.id, d.seq, d.attempts, d.progress, d.history, d.leased, m.body
         FROM deliveries d JOIN messages m ON m.seq = d.seq
-        WHERE d.subscription = ? AND d.visible_at <= ? AND d.leased = 0
+        WHERE d.subscription = ? AND d.visible_at <= ?
           AND (d.pkey IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
         ORDER BY d.id LIMIT ?`),

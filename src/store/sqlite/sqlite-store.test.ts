@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { tempDir } from "../../../test/helpers/engine.js";
+import { createMessage } from "../../api/message.js";
+import { SqliteStore } from "./sqlite-store.js";
+
+function open(durability: "process" | "os" = "process", dir = tempDir()) {
+  return new SqliteStore({ path: join(dir, "store.db"), durability });
+}
+
+const message = (data: unknown) => createMessage({ source: "test", type: "test", data });
+
+describe("sqlite store", () => {
+  test("durability modes set WAL and the synchronous level", async () => {
+    const process = open("process");
+    assert.equal(process.pragma("journal_mode"), "wal");
+    assert.equal(process.pragma("synchronous"), 1); // NORMAL
+    await process.close();
+    const os = open("os");
+    assert.equal(os.pragma("synchronous"), 2); // FULL
+    await os.close();
+  });
+
+  test("concurrent commits share one transaction and each resolves after it", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    const commits = Array.from({ length: 200 }, (_, index) =>
+      store.commit({ appends: [{ channel: "q", message: message({ index }), partitionKey: null }] }),
+    );
+    assert.equal(store.depth("q"), 0, "nothing is visible before the group commits");
+    await Promise.all(commits);
+    assert.equal(store.depth("q"), 200);
+    const claimed = await store.claim("q", 500, 10_000);
+    assert.deepEqual(
+      claimed.map((delivery) => (delivery.message.data as { index: number }).index),
+      Array.from({ length: 200 }, (_, index) => index),
+    );
+    await store.close();
+  });
+
+  test("a topic gives each subscription its own copy; a queue's consumers compete", async () => {
+    const store = open();
+    store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
+    store.subscribe("t", "t:a");
+    store.subscribe("t", "t:b");
+    await store.commit({ appends: [{ channel: "t", message: message(1), partitionKey: null }] });
+    const a = await store.claim("t:a", 10, 10_000);
+    const b = await store.claim("t:b", 10, 10_000);
+    assert.equal(a.length, 1);
+    assert.equal(b.length, 1);
+    assert.equal(a[0].message.id, b[0].message.id);
+    assert.equal((await store.claim("t:a", 10, 10_000)).length, 0, "leased messages are not claimed twice");
+    await store.close();
+  });
+
+  test("order is kept per partition key: the next message of a key waits for the one before", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({
+      appends: [
+        { channel: "q", message: message("k1-first"), partitionKey: "k1" },
+        { channel: "q", message: message("k1-second"), partitionKey: "k1" },
+        { channel: "q", message: message("k2-first"), partitionKey: "k2" },
+      ],
+    });
+    const first = await store.claim("q", 10, 10_000);
+    assert.deepEqual(
+      first.map((d) => d.message.data),
+      ["k1-first", "k2-first"],
+    );
+    // A retry of k1-first keeps k1-second waiting behind it.
+    const k1 = first[0];
+    await store.commit({
+      nacks: [
+        {
+          deliveryId: k1.deliveryId,
+          delayMs: 0,
+          progress: [],
+          attempt: { at: "", durationMs: 1, error: { code: "X", message: "x", retryable: true, causes: [] } },
+        },
+      ],
+    });
+    const second = await store.claim("q", 10, 10_000);
+    assert.deepEqual(
+      second.map((d) => d.message.data),
+      ["k1-first"],
+    );
+    assert.equal(second[0].attempts, 1);
+    assert.equal(second[0].history.length, 1);
+    await store.commit({ acks: [second[0].deliveryId] });
+    const third = await store.claim("q", 10, 10_000);
+    assert.deepEqual(
+      third.map((d) => d.message.data),
+      ["k1-second"],
+    );
+    await store.close();
+  });
+
+  test("an expired lease makes the message available again; a nack delays it", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({ appends: [{ channel: "q", message: message("x"), partitionKey: null }] });
+    const [leased] = await store.claim("q", 1, 50);
+    assert.equal((await store.claim("q", 1, 50)).length, 0);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const [again] = await store.claim("q", 1, 10_000);
+    assert.equal(again.deliveryId, leased.deliveryId, "redelivered after the lease expired");
+    await store.commit({
+      nacks: [
+        {
+          deliveryId: again.deliveryId,
+          delayMs: 150,
+          progress: ["a>b"],
+          attempt: { at: "", durationMs: 1, error: { code: "X", message: "x", retryable: true, causes: [] } },
+        },
+      ],
+    });
+    assert.equal((await store.claim("q", 1, 10_000)).length, 0, "not before its retry time");
+    const wait = await store.nextReadyInMs("q");
+    assert.ok(wait !== null && wait > 0 && wait <= 150);
+    await new Promise((resolve) => setTimeout(resolve, 170));
+    const [retried] = await store.claim("q", 1, 10_000);
+    assert.deepEqual(retried.progress, ["a>b"]);
+    await store.close();
+  });
+
+  test("after a crash (store reopened), leases left by the dead process are released at once", async () => {
+    const dir = tempDir();
+    const first = open("process", dir);
+    first.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    first.subscribe("q", "q");
+    await first.commit({ appends: [{ channel: "q", message: message("x"), partitionKey: null }] });
+    assert.equal((await first.claim("q", 1, 3_600_000)).length, 1);
+    await first.close(); // as if the process died holding the lease
+    const second = open("process", dir);
+    second.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    second.subscribe("q", "q");
+    assert.equal(second.depth("q"), 1);
+    assert.equal((await second.claim("q", 1, 1000)).length, 1);
+    await second.close();
+  });
+
+  test("an idempotency key makes a repeat commit nothing and return the first value", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    const [a, b] = await Promise.all([
+      store.commit({
+        appends: [{ channel: "q", message: message(1), partitionKey: null }],
+        idempotency: { scope: "r", key: "k", value: "first" },
+      }),
+      store.commit({
+        appends: [{ channel: "q", message: message(2), partitionKey: null }],
+        idempotency: { scope: "r", key: "k", value: "second" },
+      }),
+    ]);
+    assert.equal(a.duplicateOf, undefined);
+    assert.equal(b.duplicateOf, "first");
+    assert.equal(store.depth("q"), 1);
+    await store.close();
+  });
+
+  test("dead letters keep the message, error and attempts; acked messages are deleted; journal is queryable", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    const m = message({ bad: true });
+    await store.commit({ appends: [{ channel: "q", message: m, partitionKey: null }] });
+    const [delivery] = await store.claim("q", 1, 10_000);
+    const error = {
+      code: "JUNCTION_SCHEMA_VIOLATION",
+      message: "qty must be >= 1",
+      retryable: false,
+      causes: [],
+    };
+    await store.commit({
+      deadLetters: [
+        {
+          deliveryId: delivery.deliveryId,
+          message: m,
+          route: "r",
+          step: "steps[0]:validate",
+          error,
+          attempts: [{ at: "t", durationMs: 2, error }],
+        },
+      ],
+      journal: [
+        {
+          messageId: m.id,
+          correlationId: m.correlationId,
+          route: "r",
+          step: null,
+          outcome: "dead-lettered",
+          durationMs: 2,
+          error,
+        },
+      ],
+    });
+    const [letter] = await store.deadLetters({ route: "r" });
+    assert.equal(letter.message.id, m.id);
+    assert.deepEqual(letter.message.data, { bad: true });
+    assert.equal(letter.error.code, "JUNCTION_SCHEMA_VIOLATION");
+    assert.equal(letter.attempts.length, 1);
+    assert.equal(store.depth("q"), 0);
+    assert.equal((await store.stats()).find((s) => s.subscription === "q")?.inFlight, 0);
+    const journal = await store.journal({ correlationId: m.correlationId });
+    assert.equal(journal[0].outcome, "dead-lettered");
+    assert.equal(store.integrityCheck(), "ok");
+    await store.close();
+  });
+
+  test("maintenance applies retention and truncates the WAL", async () => {
+    const dir = tempDir();
+    const store = open("process", dir);
+    store.declareChannel({ name: "t", kind: "topic", retentionMs: 1 });
+    store.subscribe("t", "t:a");
+    for (let batch = 0; batch < 20; batch++) {
+      await store.commit({
+        appends: Array.from({ length: 100 }, () => ({
+          channel: "t",
+          message: message("x".repeat(500)),
+          partitionKey: null,
+        })),
+      });
+    }
+    const deliveries = await store.claim("t:a", 5000, 10_000);
+    await store.commit({ acks: deliveries.map((d) => d.deliveryId) });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await store.maintain({ journalRetentionMs: 0, idempotencyRetentionMs: 0 });
+    const { statSync } = await import("node:fs");
+    assert.equal(statSync(join(dir, "store.db-wal")).size, 0, "WAL truncated");
+    await store.close();
+  });
+});
