@@ -144,12 +144,12 @@ function checkSlot(
   const names = options.map((option) => option.name);
   const allowChannel = kind === "source" || kind === "sink";
   if (allowChannel) names.push(ROUTE_CHANNEL_KEY);
+  if (kind === "step" && typeof value === "function") return undefined; // a TypeScript step (DSL)
   if (!isObject(value)) {
     report(ctx, path, `must be an object with one ${kind} component key (one of: ${names.join(", ")})`);
     return undefined;
   }
   const keys = Object.keys(value).filter((key) => !extras.includes(key));
-  if (typeof value === "function") return undefined;
   if (keys.length !== 1) {
     report(
       ctx,
