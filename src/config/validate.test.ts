@@ -134,7 +134,7 @@ routes:
     assert.deepEqual(check(yaml, { SECRET: "x" }).issues, []);
     expectIssue(GOOD.replace("/a", '"${P:?the path is needed}"'), 6, /P is required: the path is needed/);
     const defaulted = check(GOOD.replace("/a", '"${P:-/fallback}"'));
-    assert.equal((defaulted.model?.routes.a.from.config as { path: string }).path, "/fallback");
+    assert.equal((defaulted.model!.routes.a.from.config as { path: string }).path, "/fallback");
   });
 
   test("an invalid JSONata expression is an error with its position", () => {
