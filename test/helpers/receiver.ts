@@ -17,6 +17,8 @@ export class Receiver {
   readonly effects = new Map<string, number>();
   /** Status to answer; a function can vary it per request. */
   status: number | ((request: Received) => number) = 201;
+  /** Milliseconds to wait before answering: a slow downstream system. */
+  delayMs = 0;
   #server: Server;
   url = "";
 
@@ -24,7 +26,8 @@ export class Receiver {
     this.#server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk) => chunks.push(chunk));
-      request.on("end", () => {
+      request.on("end", async () => {
+        if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
         const received = {
           method: request.method ?? "",
           url: request.url ?? "",
