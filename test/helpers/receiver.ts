@@ -19,6 +19,8 @@ export class Receiver {
   status: number | ((request: Received) => number) = 201;
   /** Milliseconds to wait before answering: a slow downstream system. */
   delayMs = 0;
+  /** Sent as Retry-After on 429 and 503 answers, when set. */
+  retryAfter: string | undefined;
   #server: Server;
   url = "";
 
@@ -40,7 +42,9 @@ export class Receiver {
           const id = String(request.headers["ce-id"] ?? "");
           this.effects.set(id, (this.effects.get(id) ?? 0) + 1);
         }
-        response.writeHead(status, { "content-type": "application/json" });
+        const retryAfter =
+          (status === 429 || status === 503) && this.retryAfter ? { "retry-after": this.retryAfter } : {};
+        response.writeHead(status, { "content-type": "application/json", ...retryAfter });
         response.end(JSON.stringify({ ok: status < 300 }));
       });
     });

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { eventually, type RunningEngine, startEngine } from "../../../test/helpers/engine.js";
+import { Receiver } from "../../../test/helpers/receiver.js";
+
+describe("http connector", () => {
+  let running: RunningEngine;
+  let api: Receiver;
+  let throttled = 0;
+
+  before(async () => {
+    api = await new Receiver().start();
+    api.status = (request) => {
+      if (request.url.startsWith("/throttled") && throttled > 0) {
+        throttled--;
+        return 429;
+      }
+      return request.url.startsWith("/stock") ? 200 : 201;
+    };
+    running = await startEngine(
+      `
+connections:
+  api: { http: { baseUrl: "${api.url}/v1", headers: { x-api-version: "7" }, bearerToken: "\${TOKEN}", timeout: 300ms } }
+policies:
+  fast: { retry: { attempts: 4, initial: 10ms, max: 2s } }
+routes:
+  shipments:
+    from: { webhook: { path: /ship } }
+    to:
+      - http:
+          connection: api
+          method: PUT
+          path: "/shipments/{{ orderId }}"
+          headers: { x-tenant: "{{ tenant }}" }
+          idempotencyKey: "ship-{{ $message.id }}"
+  throttled:
+    from: { webhook: { path: /throttled } }
+    policy: fast
+    to: [ { http: { url: "${api.url}/throttled" } } ]
+  slow:
+    from: { webhook: { path: /slow } }
+    policy: fast
+    to: [ { http: { connection: api, path: /slow } } ]
+  enriched:
+    from: { webhook: { path: /enrich } }
+    steps:
+      - enrich: { with: { http: { connection: api, method: GET, path: "/stock/{{ sku }}" } }, into: stock }
+    to: [ { http: { url: "${api.url}/enriched" } } ]
+`,
+      { env: { TOKEN: "tok-123" } },
+    );
+  });
+
+  after(async () => {
+    await running.stop();
+    await api.close();
+  });
+
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${running.url}${path}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(response.status, 202);
+    return ((await response.json()) as { id: string }).id;
+  };
+
+  test("renders method, path, headers and the idempotency key; sends the data as JSON with CloudEvents headers", async () => {
+    const id = await post("/ship", { orderId: "SO-9", tenant: "acme" });
+    const request = await eventually(
+      () => api.requests.find((r) => r.headers["ce-id"] === id),
+      5000,
+      "delivery",
+    );
+    assert.equal(request.method, "PUT");
+    assert.equal(request.url, "/v1/shipments/SO-9");
+    assert.equal(request.headers["x-tenant"], "acme");
+    assert.equal(request.headers["x-api-version"], "7");
+    assert.equal(request.headers.authorization, "Bearer tok-123");
+    assert.equal(request.headers["idempotency-key"], `ship-${id}`);
+    assert.equal(request.headers["ce-specversion"], "1.0");
+    assert.equal(request.headers["content-type"], "application/json");
+    assert.deepEqual(JSON.parse(request.body), { orderId: "SO-9", tenant: "acme" });
+  });
+
+  test("429 is retried after the server's Retry-After", async () => {
+    throttled = 1;
+    api.status = (request) => {
+      if (request.url === "/throttled" && throttled > 0) {
+        throttled--;
+        return 429;
+      }
+      return request.url.startsWith("/stock") ? 200 : 201;
+    };
+    api.retryAfter = "1";
+    const started = Date.now();
+    const id = await post("/throttled", { n: 1 });
+    await eventually(() => api.effects.has(id), 5000, "delivery after the throttle");
+    api.retryAfter = undefined;
+    assert.ok(Date.now() - started >= 950, "waited for Retry-After (1 s), not the 10 ms backoff");
+    const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
+    const retry = hops.hops.find((hop) => hop.outcome === "retry");
+    assert.equal(retry.error.code, "JUNCTION_HTTP_429");
+    assert.equal(retry.detail.delayMs, 1000);
+  });
+
+  test("a slow answer is a retryable timeout", async () => {
+    api.delayMs = 600;
+    try {
+      const id = await post("/slow", { n: 1 });
+      const retry = await eventually(
+        async () => {
+          const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
+          return hops.hops.find((hop) => hop.outcome === "retry");
+        },
+        5000,
+        "a retry after the timeout",
+      );
+      assert.equal(retry.error.code, "JUNCTION_HTTP_TIMEOUT");
+      assert.equal(retry.error.retryable, true);
+    } finally {
+      api.delayMs = 0;
+    }
+  });
+
+  test("enrich merges the answer of a request into the data", async () => {
+    const id = await post("/enrich", { sku: "TEA-01" });
+    const request = await eventually(
+      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
+      5000,
+      "enriched delivery",
+    );
+    assert.deepEqual(JSON.parse(request.body), { sku: "TEA-01", stock: { ok: true } });
+    assert.ok(api.requests.some((r) => r.method === "GET" && r.url === "/v1/stock/TEA-01"));
+  });
+});
