@@ -20,7 +20,7 @@ export class HttpHost {
       logger: false,
       bodyLimit: 1024 * 1024,
       return503OnClosing: true,
-      forceCloseConnections: false,
+      forceCloseConnections: "idle",
     });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
