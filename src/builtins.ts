@@ -1,6 +1,7 @@
 import type { ConnectorDefinition } from "./api/component.js";
 import type { StepDefinition } from "./api/step.js";
 import { Registry } from "./config/registry.js";
+import { fileConnector } from "./connectors/file/index.js";
 import { generateConnector } from "./connectors/generate/index.js";
 import { httpConnector } from "./connectors/http/index.js";
 import { logConnector } from "./connectors/log/index.js";
@@ -20,6 +21,7 @@ export const builtinConnectors: ConnectorDefinition[] = [
   httpConnector,
   generateConnector,
   logConnector,
+  fileConnector,
 ];
 
 export const builtinSteps: StepDefinition[] = [

@@ -22,14 +22,17 @@ export async function* csvRecords(input: Readable, options: ReadOptions): AsyncG
   // pipe() does not forward read errors; the parser must see them or iteration would hang.
   input.on("error", (error) => parser.destroy(error));
   let names: string[] | undefined = options.names;
+  let headerPending = options.header;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
       info: { lines: number };
     }>) {
       const line = info.lines;
-      if (names === undefined && options.header) {
-        names = record.map((name, index) => name.trim() || `column${index + 1}`);
+      if (headerPending) {
+        // Configured names win over the file's header row, which is then skipped.
+        headerPending = false;
+        names ??= record.map((name, index) => name.trim() || `column${index + 1}`);
         continue;
       }
       if (names === undefined) {
@@ -39,7 +42,7 @@ export async function* csvRecords(input: Readable, options: ReadOptions): AsyncG
       if (record.length !== names.length) {
         yield {
           line,
-          reason: `the row has ${record.length} field${record.length === 1 ? "" : "s"} where the ${options.header ? "header has" : "names list"} ${names.length}`,
+          reason: `the row has ${record.length} field${record.length === 1 ? "" : "s"} where the ${options.names ? "names list has" : "header has"} ${names.length}`,
           raw: record,
         };
         continue;

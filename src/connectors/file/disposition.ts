@@ -1,0 +1,39 @@
+import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { exists, stamp } from "./fs-util.js";
+
+/** `name` itself when free in `dir`, else `<base>.<timestamp>[-n]<ext>`: an earlier file is never overwritten. */
+export async function freeName(dir: string, name: string): Promise<string> {
+  if (!(await exists(join(dir, name)))) return name;
+  const ext = extname(name);
+  const base = name.slice(0, name.length - ext.length);
+  const time = stamp();
+  for (let n = 0; ; n++) {
+    const candidate = `${base}.${time}${n === 0 ? "" : `-${n}`}${ext}`;
+    if (!(await exists(join(dir, candidate)))) return candidate;
+  }
+}
+
+/** Move a file into `targetDir` (created when missing); returns its new path. */
+export async function moveInto(path: string, name: string, targetDir: string): Promise<string> {
+  await mkdir(targetDir, { recursive: true });
+  const target = join(targetDir, await freeName(targetDir, name));
+  await rename(path, target);
+  return target;
+}
+
+/** Move an unparseable file to `failedDir` with `<name>.reason.txt` beside it. */
+export async function moveToFailed(
+  path: string,
+  name: string,
+  failedDir: string,
+  reason: string,
+): Promise<string> {
+  const target = await moveInto(path, name, failedDir);
+  await writeFile(join(failedDir, `${basename(target)}.reason.txt`), `${reason}\n`);
+  return target;
+}
+
+export async function remove(path: string): Promise<void> {
+  await unlink(path);
+}
