@@ -57,22 +57,24 @@ const stopAll = (code) => {
     process.exit(code ?? exit ?? 0);
   });
 };
+let stopping = false;
 process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 junction.once("exit", (code) => {
   if (!stopping) {
     say(`junction exited with ${code}`);
-    process.exit(code ?? 1);
+    warehouse.close();
+    process.exit(code || 1);
   }
 });
-let stopping = false;
 
 const admin = `http://${adminListen}`;
 for (let tries = 0; ; tries++) {
+  if (junction.exitCode !== null) await new Promise(() => {}); // the exit handler reports it
   try {
     if ((await fetch(`${admin}/readyz`)).ok) break;
   } catch {}
-  if (tries > 200) throw new Error("junction did not become ready");
+  if (tries > 300) throw new Error("junction did not become ready");
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
@@ -115,7 +117,7 @@ for (let tries = 0; shipments.length < 5 && tries < 100; tries++)
 await new Promise((resolve) => setTimeout(resolve, 300));
 say(`\nwarehouse received ${shipments.length} shipments`);
 const csv = join(here, "exports", "orders.csv");
-say(`\nfinance export ${csv}:`);
+say("\nfinance export examples/quickstart/exports/orders.csv:");
 say(existsSync(csv) ? readFileSync(csv, "utf8").trimEnd().replace(/^/gm, "  ") : "  (not written yet)");
 const letters = await (await fetch(`${admin}/api/dlq`)).json();
 say(`\ndead letters: ${letters.length}`);
