@@ -68,9 +68,18 @@ export interface SourceContext extends ComponentContext {
   checkpoint(key: string): string | undefined;
   /** Raised when the engine stops; sources end their loops on it. */
   signal: AbortSignal;
+  /**
+   * The source lost its system (connection closed, consumer cancelled). The engine owns reconnection:
+   * it stops the source, waits with backoff, and starts it again. Connectors never loop on their own.
+   */
+  lost(error: unknown): void;
 }
 
 export interface Source {
+  /**
+   * Connect and begin delivering. Throwing a retryable error (a ConnectionError) makes the engine try
+   * again with backoff; a ConfigError stops the engine from starting.
+   */
   start(context: SourceContext): Promise<void>;
   /** Stop intake. In-flight emits finish; nothing new is accepted. */
   stop(): Promise<void>;

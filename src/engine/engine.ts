@@ -21,6 +21,7 @@ import { Evaluator } from "./evaluator.js";
 import { ExpressionPool } from "./expression-pool.js";
 import { HttpHost } from "./http-host.js";
 import { type ChannelTarget, RouteRunner, type RouteStatus } from "./route-runner.js";
+import { SourceSupervisor } from "./source-supervisor.js";
 
 /** The subscription a route consumes: its own inbox, a topic copy, or a queue shared with competitors. */
 export function inboxChannel(route: string): string {
@@ -242,8 +243,13 @@ export class Engine {
           route.from,
           route.name,
         );
-        running.stopSource = () => source.stop();
-        sources.push({ route: running, start: () => source.start(this.#sourceContext(route, subscription)) });
+        const supervisor = new SourceSupervisor(
+          source,
+          (lost) => this.#sourceContext(route, subscription, lost),
+          this.#logger.child({ route: route.name }),
+        );
+        running.stopSource = () => supervisor.stop();
+        sources.push({ route: running, start: () => supervisor.start() });
       }
     }
     for (const running of this.#routes.values()) running.runner.start();
@@ -268,12 +274,13 @@ export class Engine {
     };
   }
 
-  #sourceContext(route: RouteModel, subscription: string): SourceContext {
+  #sourceContext(route: RouteModel, subscription: string, lost: (error: unknown) => void): SourceContext {
     const base = this.#context(route.name);
     const channel = subscription;
     return {
       ...base,
       signal: this.#abort.signal,
+      lost,
       checkpoint: (key) => this.store.checkpoint(`${route.name}:${key}`),
       emit: async (inits: MessageInit[], options: EmitOptions = {}): Promise<EmitResult> => {
         if (this.#state === "stopping" || this.#state === "stopped") throw new ShuttingDownError();

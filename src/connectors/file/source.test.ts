@@ -35,6 +35,9 @@ class FakeStore {
       configDir,
       logger: silentLogger(),
       signal,
+      lost: (error) => {
+        throw error;
+      },
       connection: () => {
         throw new Error("none");
       },
