@@ -1,0 +1,415 @@
+/**
+ * `npm run bench`: Junction against the ceiling (plain fastify doing the same work without
+ * durability), on loopback, every load bounded in time. Rounds alternate ceiling, Junction, ceiling,
+ * Junction... each in fresh processes with a fresh store, and the table reports medians.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (50),
+ * BENCH_DRAIN (30, seconds to wait for the backlog to reach the warehouse), BENCH_SCENARIOS
+ * (comma-separated names, default all), BENCH_KEEP=1 (keep the temp dirs), BENCH_SKIP_BUILD=1,
+ * BENCH_PROFILE=1 (one Junction round of the first selected scenario under --cpu-prof; prints the
+ * hot functions and writes bench/results/profile-<scenario>.json).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { arch, cpus, platform, release, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { buildDist, ROOT } from "./lib/junction.js";
+import { ORDER_BODY } from "./lib/order.js";
+import { profileFiles, summarizeProfile } from "./lib/profile.js";
+import { type Contender, type RoundOptions, type RoundResult, runRound } from "./lib/round.js";
+import { median, ratio, round } from "./lib/stats.js";
+import { table } from "./lib/table.js";
+import { durableIngest } from "./scenarios/durable-ingest.js";
+import { endToEnd } from "./scenarios/end-to-end.js";
+import type { Scenario } from "./scenarios/scenario.js";
+
+const ALL: Scenario[] = [endToEnd, durableIngest];
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${raw} is not a number`);
+  return value;
+}
+
+const settings = {
+  rounds: Math.max(1, Math.floor(numberFromEnv("BENCH_ROUNDS", 3))),
+  seconds: numberFromEnv("BENCH_SECONDS", 10),
+  warmupSeconds: numberFromEnv("BENCH_WARMUP", 2),
+  connections: Math.max(1, Math.floor(numberFromEnv("BENCH_CONNECTIONS", 50))),
+  drainSeconds: numberFromEnv("BENCH_DRAIN", 30),
+  bodyBytes: Buffer.byteLength(ORDER_BODY),
+};
+const keep = process.env.BENCH_KEEP === "1";
+const profiling = process.env.BENCH_PROFILE === "1";
+const wanted = process.env.BENCH_SCENARIOS?.split(",").map((name) => name.trim());
+const scenarios = wanted ? ALL.filter((scenario) => wanted.includes(scenario.name)) : ALL;
+if (scenarios.length === 0) throw new Error(`BENCH_SCENARIOS=${process.env.BENCH_SCENARIOS} matches nothing`);
+
+const roundOptions: RoundOptions = {
+  seconds: settings.seconds,
+  warmupSeconds: settings.warmupSeconds,
+  connections: settings.connections,
+  drainSeconds: settings.drainSeconds,
+  keep,
+};
+
+function machine() {
+  let commit: string | null = null;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    os: `${platform()} ${release()} ${arch()}`,
+    node: process.version,
+    commit,
+  };
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const f0 = (value: number | null) => (value === null ? null : Math.round(value));
+const f1 = (value: number | null) => round(value, 1);
+const f2 = (value: number | null) => round(value, 2);
+
+function describe(result: RoundResult): string {
+  const { load } = result;
+  const parts = [
+    `${Math.round(load.okPerSecond)} req/s`,
+    `p50 ${load.latencyMs.p50} ms`,
+    `p99 ${load.latencyMs.p99} ms`,
+    `peak RSS ${result.peakRssMb === null ? "?" : Math.round(result.peakRssMb)} MB`,
+  ];
+  const cores = result.cpu.cores[result.contender];
+  if (cores !== null && cores !== undefined) {
+    parts.push(
+      `${cores.toFixed(2)} cores (${result.cpuMsPerMessage?.toFixed(3)} ms CPU/msg), load gen ${result.cpu.loadGeneratorCores.toFixed(2)}, others ${result.cpu.otherCores?.toFixed(2) ?? "?"}`,
+    );
+  }
+  if (load.non2xx || load.errors || load.timeouts)
+    parts.push(`non-2xx ${load.non2xx}, errors ${load.errors}, timeouts ${load.timeouts}`);
+  if (result.delivery) {
+    const d = result.delivery;
+    parts.push(
+      `delivered ${d.distinct}/${d.accepted} (${Math.round(d.deliveredPerSecond)}/s in window, backlog ${d.backlogAtEnd} → ${d.backlogAfterDrain})`,
+    );
+  }
+  if (result.contender === "junction") {
+    parts.push(`exit ${result.exit.code ?? result.exit.signal}${result.exit.killed ? " (killed)" : ""}`);
+    if (result.errorLogLines) parts.push(`${result.errorLogLines} error log lines`);
+  }
+  if (result.dir) parts.push(`kept ${result.dir}`);
+  return parts.join(", ");
+}
+
+interface Failure {
+  scenario: string;
+  contender: Contender;
+  round: number;
+  error: string;
+}
+
+async function profile(scenario: Scenario): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "junction-bench-profile-"));
+  log(`profiling one Junction ${scenario.name} round under --cpu-prof (${dir})`);
+  const result = await runRound(scenario, "junction", 1, {
+    ...roundOptions,
+    keep: true,
+    dir,
+    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  });
+  log(`junction: ${describe(result)}`);
+  const threads = profileFiles(dir).map(({ file, thread }) => ({ thread, ...summarizeProfile(file, 25) }));
+  for (const summary of threads) {
+    log("");
+    log(
+      `thread ${summary.thread}${summary.thread === 0 ? " (main)" : " (worker)"}: ${Math.round(summary.wallMs)} ms profiled, ${Math.round(summary.idlePercent)}% idle; busy time by area:`,
+    );
+    log(
+      table(
+        ["area", "self ms", "% of busy"],
+        summary.byArea.slice(0, 12).map((area) => [area.area, f0(area.selfMs), f1(area.percent)]),
+      ),
+    );
+    log("hottest functions by self time:");
+    log(
+      table(
+        ["function", "where", "self ms", "self %", "total %"],
+        summary.hot.map((fn) => [fn.name, fn.where, f0(fn.selfMs), f1(fn.selfPercent), f1(fn.totalPercent)]),
+      ),
+    );
+    if (summary.junctionInclusive.length > 0) {
+      log("Junction's functions by inclusive time:");
+      log(
+        table(
+          ["function", "where", "total ms", "total %", "self %"],
+          summary.junctionInclusive.map((fn) => [
+            fn.name,
+            fn.where,
+            f0(fn.totalMs),
+            f1(fn.totalPercent),
+            f1(fn.selfPercent),
+          ]),
+        ),
+      );
+    }
+  }
+  const resultsDir = join(ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const out = join(resultsDir, `profile-${scenario.name.replace(/[^a-z0-9]+/gi, "-")}.json`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), settings, result, threads }, null, 2)}\n`,
+  );
+  log(`\nwrote ${out}; profiles in ${dir}`);
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const info = machine();
+  log(
+    `junction bench: ${info.cpus} × ${info.cpuModel}, ${info.os}, node ${info.node}, commit ${info.commit ?? "?"}`,
+  );
+  log(
+    `${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up) per contender, ${settings.connections} connections, ${settings.bodyBytes}-byte order`,
+  );
+  let build: { ok: boolean; diagnostics: string } | null = null;
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
+    log("npm run build …");
+    build = buildDist();
+    if (!build.ok) {
+      const lines = build.diagnostics.split("\n");
+      log(`warning: the build reported type errors; running what tsc emitted. First lines:`);
+      for (const line of lines.slice(0, 5)) log(`  ${line}`);
+    }
+  }
+  if (profiling) {
+    await profile(scenarios[0]);
+    return 0;
+  }
+
+  const results: RoundResult[] = [];
+  const failures: Failure[] = [];
+  for (const scenario of scenarios) {
+    log("");
+    log(`== ${scenario.name}`);
+    log(`   junction: ${scenario.junctionShape}`);
+    log(`   ceiling:  ${scenario.ceilingShape}`);
+    for (let index = 1; index <= settings.rounds; index++) {
+      for (const contender of ["ceiling", "junction"] as const) {
+        const label = `   round ${index}/${settings.rounds} ${contender.padEnd(8)}`;
+        try {
+          const result = await runRound(scenario, contender, index, roundOptions);
+          results.push(result);
+          log(`${label} ${describe(result)}`);
+          if (contender === "junction" && (result.exit.code !== 0 || result.exit.killed)) {
+            failures.push({
+              scenario: scenario.name,
+              contender,
+              round: index,
+              error: `exited ${result.exit.code ?? result.exit.signal} after SIGTERM${result.exit.killed ? " (killed after 30 s)" : ""}`,
+            });
+          }
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          failures.push({ scenario: scenario.name, contender, round: index, error: message });
+          log(`${label} FAILED: ${message}`);
+        }
+      }
+    }
+  }
+
+  const summaries = scenarios.map((scenario) => summarize(scenario, results));
+  log("");
+  log(
+    table(
+      [
+        "scenario",
+        "Junction req/s",
+        "ceiling req/s",
+        "ratio",
+        "paired ratio",
+        "J p50 ms",
+        "J p99 ms",
+        "C p50 ms",
+        "C p99 ms",
+        "J peak RSS MB",
+        "C peak RSS MB",
+      ],
+      summaries.map((s) => [
+        s.scenario,
+        f0(s.junction.reqPerSecond),
+        f0(s.ceiling.reqPerSecond),
+        f2(s.ratio),
+        f2(s.pairedRatio),
+        f1(s.junction.p50),
+        f1(s.junction.p99),
+        f1(s.ceiling.p50),
+        f1(s.ceiling.p99),
+        f0(s.junction.peakRssMb),
+        f0(s.ceiling.peakRssMb),
+      ]),
+    ),
+  );
+  log("");
+  log(
+    "CPU (medians): cores used during the measured window ('others' = the rest of the machine); CPU ms per accepted message from warm-up to the end of the drain:",
+  );
+  log(
+    table(
+      [
+        "scenario",
+        "J cores",
+        "C cores",
+        "J CPU ms/msg",
+        "C CPU ms/msg",
+        "CPU cost ratio",
+        "others J",
+        "others C",
+      ],
+      summaries.map((s) => [
+        s.scenario,
+        f2(s.junction.cores),
+        f2(s.ceiling.cores),
+        round(s.junction.cpuMsPerMessage, 3),
+        round(s.ceiling.cpuMsPerMessage, 3),
+        f2(s.cpuCostRatio),
+        f2(s.junction.otherCores),
+        f2(s.ceiling.otherCores),
+      ]),
+    ),
+  );
+  const deliveries = results.filter((result) => result.delivery);
+  if (deliveries.length > 0) {
+    log("");
+    log("deliveries to the warehouse (end-to-end; accepted = 2xx answers incl. warm-up):");
+    log(
+      table(
+        [
+          "round",
+          "contender",
+          "accepted",
+          "delivered",
+          "distinct",
+          "delivered/s in window",
+          "backlog at end",
+          "backlog after drain",
+          "drain s",
+          "all delivered",
+        ],
+        deliveries.map((result) => {
+          const d = result.delivery!;
+          return [
+            result.round,
+            result.contender,
+            d.accepted,
+            d.delivered,
+            d.distinct,
+            f0(d.deliveredPerSecond),
+            d.backlogAtEnd,
+            d.backlogAfterDrain,
+            f1(d.drainMs / 1000),
+            d.complete ? "yes" : "NO",
+          ];
+        }),
+      ),
+    );
+    for (const s of summaries.filter((summary) => summary.deliveredRatio !== null)) {
+      log(
+        `${s.scenario}: delivered during the window (median) Junction ${f0(s.junction.deliveredPerSecond)}/s, ceiling ${f0(s.ceiling.deliveredPerSecond)}/s, ratio ${f2(s.deliveredRatio)}`,
+      );
+    }
+  }
+  const warnings = results.filter(
+    (result) => result.load.non2xx > 0 || result.load.errors > 0 || result.errorLogLines > 0,
+  );
+  for (const result of warnings) {
+    log(
+      `note: ${result.scenario} round ${result.round} ${result.contender}: non-2xx ${result.load.non2xx} ${JSON.stringify(result.load.statusCodes)}, socket errors ${result.load.errors}, timeouts ${result.load.timeouts}, error log lines ${result.errorLogLines}`,
+    );
+  }
+  const others = median(results.map((result) => result.cpu.otherCores));
+  if (others !== null && others > 0.25) {
+    log(
+      `note: other work on this machine used a median ${others.toFixed(2)} cores during the measured windows; req/s are depressed and noisy, the CPU cost per message is the sturdier comparison`,
+    );
+  }
+  for (const failure of failures) {
+    log(`FAILED: ${failure.scenario} round ${failure.round} ${failure.contender}: ${failure.error}`);
+  }
+
+  const finishedAt = new Date();
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    machine: info,
+    settings,
+    build,
+    scenarios: summaries,
+    failures,
+    rounds: results,
+  };
+  const resultsDir = join(ROOT, "bench", "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const stamped = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(join(resultsDir, "latest.json"), json);
+  writeFileSync(stamped, json);
+  log("");
+  log(
+    `wrote bench/results/latest.json and ${stamped.slice(ROOT.length)} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`,
+  );
+  return failures.length > 0 ? 1 : 0;
+}
+
+function summarize(scenario: Scenario, results: RoundResult[]) {
+  const side = (contender: Contender) => {
+    const rounds = results.filter(
+      (result) => result.scenario === scenario.name && result.contender === contender,
+    );
+    return {
+      rounds: rounds.length,
+      reqPerSecond: median(rounds.map((result) => result.load.okPerSecond)),
+      p50: median(rounds.map((result) => result.load.latencyMs.p50)),
+      p99: median(rounds.map((result) => result.load.latencyMs.p99)),
+      peakRssMb: median(rounds.map((result) => result.peakRssMb)),
+      cores: median(rounds.map((result) => result.cpu.cores[contender])),
+      cpuMsPerMessage: median(rounds.map((result) => result.cpuMsPerMessage)),
+      otherCores: median(rounds.map((result) => result.cpu.otherCores)),
+      deliveredPerSecond: median(rounds.map((result) => result.delivery?.deliveredPerSecond ?? null)),
+      backlogAtEnd: median(rounds.map((result) => result.delivery?.backlogAtEnd ?? null)),
+      allDelivered: rounds.every((result) => !result.delivery || result.delivery.complete),
+    };
+  };
+  const junction = side("junction");
+  const ceiling = side("ceiling");
+  // Each Junction round against the ceiling round just before it: drift and noise cancel better.
+  const pairs: number[] = [];
+  for (const j of results.filter((r) => r.scenario === scenario.name && r.contender === "junction")) {
+    const c = results.find(
+      (r) => r.scenario === scenario.name && r.contender === "ceiling" && r.round === j.round,
+    );
+    if (c && c.load.okPerSecond > 0) pairs.push(j.load.okPerSecond / c.load.okPerSecond);
+  }
+  return {
+    scenario: scenario.name,
+    junctionShape: scenario.junctionShape,
+    ceilingShape: scenario.ceilingShape,
+    junction,
+    ceiling,
+    ratio: ratio(junction.reqPerSecond, ceiling.reqPerSecond),
+    pairedRatio: median(pairs),
+    deliveredRatio: ratio(junction.deliveredPerSecond, ceiling.deliveredPerSecond),
+    cpuCostRatio: ratio(junction.cpuMsPerMessage, ceiling.cpuMsPerMessage),
+  };
+}
+
+process.exitCode = await main().catch((error) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
+  return 1;
+});

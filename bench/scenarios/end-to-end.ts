@@ -1,0 +1,53 @@
+import { MAPPING_JSONATA } from "../lib/order.js";
+import { type Scenario, UNBOUNDED_DEPTH } from "./scenario.js";
+
+/**
+ * webhook → durable channel → map (JSONata) → HTTP sink, the shape of the design example: one route
+ * takes orders in (202 after the durable commit) and writes them to a channel; a second route maps
+ * each order to a shipment and POSTs it to the warehouse with an idempotency key.
+ */
+export const endToEnd: Scenario = {
+  name: "end-to-end",
+  junctionShape: "webhook → channel `orders` → map (JSONata) → http sink (202 after commit)",
+  ceilingShape: "fastify: parse → JS map → undici POST to the warehouse → 202 (no durability)",
+  path: "/orders",
+  downstream: true,
+  ceilingMode: "end-to-end",
+  junction: ({ warehouseUrl }) => {
+    if (!warehouseUrl) throw new Error("end-to-end needs the warehouse");
+    return {
+      systems: {
+        shop: { owner: "bench", owns: ["order"] },
+        warehouse: { owner: "bench", needs: ["order"] },
+      },
+      connections: {
+        "warehouse-api": { http: { baseUrl: warehouseUrl, connections: 64 }, system: "warehouse" },
+      },
+      channels: { orders: { queue: { maxDepth: UNBOUNDED_DEPTH } } },
+      routes: {
+        "orders-in": {
+          from: { webhook: { path: "/orders", system: "shop" } },
+          to: [{ channel: "orders" }],
+          concurrency: 64,
+          maxDepth: UNBOUNDED_DEPTH,
+        },
+        "orders-to-warehouse": {
+          from: { channel: "orders" },
+          steps: [{ map: { jsonata: MAPPING_JSONATA } }],
+          to: [
+            {
+              http: {
+                connection: "warehouse-api",
+                method: "POST",
+                path: "/shipments",
+                idempotencyKey: "{{ $message.id }}",
+              },
+            },
+          ],
+          concurrency: 64,
+          maxDepth: UNBOUNDED_DEPTH,
+        },
+      },
+    };
+  },
+};

@@ -1,0 +1,20 @@
+import type { ScenarioConfig } from "../lib/junction.js";
+
+/** One thing measured: Junction doing it, against the ceiling doing the same without durability. */
+export interface Scenario {
+  name: string;
+  /** What Junction runs, in one line. */
+  junctionShape: string;
+  /** What the ceiling runs, in one line. */
+  ceilingShape: string;
+  /** The webhook path both contenders serve. */
+  path: string;
+  /** True when a downstream warehouse receives shipments (and deliveries are counted). */
+  downstream: boolean;
+  ceilingMode: "ingest" | "end-to-end";
+  /** Junction's routes (and the systems, connections and channels they use). */
+  junction(options: { warehouseUrl?: string }): ScenarioConfig;
+}
+
+/** Large enough that the bench never meets backpressure: it measures throughput, not the high-water mark. */
+export const UNBOUNDED_DEPTH = 10_000_000;
