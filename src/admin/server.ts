@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Engine } from "../engine/engine.js";
 import { parseListen } from "../engine/http-host.js";
 import { problem } from "../engine/problem.js";
+import { registerDeadLetterRoutes } from "./dlq-routes.js";
 
 /**
  * The admin HTTP API behind the CLI and the console: health, routes, channels, dead letters and
@@ -60,25 +61,7 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
     }));
   });
 
-  app.get<{ Querystring: { route?: string; limit?: string } }>("/api/dlq", async (request) => {
-    const limit = Math.min(10_000, Number(request.query.limit ?? 100) || 100);
-    return engine.store.deadLetters({
-      status: "open",
-      limit,
-      ...(request.query.route ? { route: request.query.route } : {}),
-    });
-  });
-
-  app.get<{ Params: { id: string } }>("/api/dlq/:id", async (request, reply) => {
-    const letter = await engine.store.deadLetter(request.params.id);
-    if (!letter) {
-      return reply
-        .code(404)
-        .type("application/problem+json")
-        .send(problem(404, "Not found", "no such dead letter"));
-    }
-    return letter;
-  });
+  registerDeadLetterRoutes(app, engine);
 
   app.get<{ Params: { id: string } }>("/api/trace/:id", async (request) => {
     const byMessage = await engine.store.journal({ messageId: request.params.id });

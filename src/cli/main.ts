@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from "commander";
+import { registerDlqCommands } from "./dlq.js";
 import { runCommand } from "./run.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
@@ -42,5 +43,7 @@ program
   .action((options) => {
     process.exitCode = versionCommand(options);
   });
+
+registerDlqCommands(program, configOption);
 
 await program.parseAsync(process.argv);

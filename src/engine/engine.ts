@@ -20,7 +20,7 @@ import type { Store } from "../store/store.js";
 import { Evaluator } from "./evaluator.js";
 import { ExpressionPool } from "./expression-pool.js";
 import { HttpHost } from "./http-host.js";
-import { type ChannelTarget, RouteRunner, type RouteStatus } from "./route-runner.js";
+import { type ChannelTarget, type DryRunResult, RouteRunner, type RouteStatus } from "./route-runner.js";
 import { SourceSupervisor } from "./source-supervisor.js";
 
 /** The subscription a route consumes: its own inbox, a topic copy, or a queue shared with competitors. */
@@ -83,6 +83,22 @@ export class Engine {
 
   get model(): IntegrationModel {
     return this.#model;
+  }
+
+  /** The subscription a route consumes: where a replayed dead letter of that route goes back to. */
+  subscriptionOf(route: string): string | undefined {
+    return this.#routes.get(route)?.subscription;
+  }
+
+  dryRun(route: string, message: Message): Promise<DryRunResult> {
+    const running = this.#routes.get(route);
+    if (!running)
+      return Promise.resolve({
+        ok: false,
+        step: "route",
+        error: describeError(new ConfigError(`no route ${route}`)),
+      });
+    return running.runner.dryRun(message);
   }
 
   routes(): RouteStatus[] {

@@ -34,6 +34,10 @@ export interface RouteRunnerOptions {
   logger: Logger;
 }
 
+export type DryRunResult =
+  | { ok: true; outputs: { messageId: string; data: unknown; targets: string[] }[] }
+  | { ok: false; step: string; error: ReturnType<typeof describeError> };
+
 export interface RouteStatus {
   name: string;
   subscription: string;
@@ -314,6 +318,32 @@ export class RouteRunner {
       // The store refused (disk full...): the lease expires and the message is redelivered.
       logger.error({ err: commitError }, "could not record the failure; the message will be redelivered");
     }
+  }
+
+  /**
+   * Run the steps on a message and say where it would go, writing nothing: the dry run of a
+   * dead-letter replay. Resolves with the outputs, or with the error the steps raise.
+   */
+  async dryRun(message: Message): Promise<DryRunResult> {
+    const signal = AbortSignal.timeout(this.#options.timeoutMs);
+    let items: RoutedMessage[] = [{ message }];
+    for (const step of this.#options.steps) {
+      try {
+        const next: RoutedMessage[] = [];
+        for (const item of items) next.push(...(await step.run(item, signal)));
+        items = next;
+      } catch (thrown) {
+        return { ok: false, step: step.name, error: describeError(thrown) };
+      }
+    }
+    return {
+      ok: true,
+      outputs: items.map((item) => ({
+        messageId: item.message.id,
+        data: item.message.data,
+        targets: (item.targets ?? this.#options.targets).map((target) => target.name),
+      })),
+    };
   }
 
   /** Stop claiming, wait for messages in flight (up to the deadline), then abort what is left. */

@@ -45,6 +45,34 @@ export interface DeadLetter extends DeadLetterInput {
   status: "open" | "replayed" | "discarded";
 }
 
+export interface DeadLetterFilter {
+  route?: string;
+  /** Error code, e.g. JUNCTION_HTTP_422. */
+  code?: string;
+  status?: DeadLetter["status"];
+  /** ISO times bounding when the message was dead-lettered. */
+  since?: string;
+  until?: string;
+  /** Found in the message (data, headers) or the error text. */
+  text?: string;
+  ids?: string[];
+  limit?: number;
+}
+
+export interface DeadLetterPatch {
+  data?: unknown;
+  /** Headers to set; a null value removes the header. */
+  headers?: Record<string, string | null>;
+}
+
+export interface AuditRecord {
+  at: string;
+  actor: string;
+  action: "edit" | "replay" | "discard";
+  deadLetterId: string;
+  detail?: Record<string, unknown>;
+}
+
 export type JournalOutcome =
   | "received"
   | "processed"
@@ -130,12 +158,22 @@ export interface Store {
   stats(): Promise<SubscriptionStats[]>;
   checkpoint(key: string): string | undefined;
   idempotencyValue(scope: string, key: string): string | undefined;
-  deadLetters(filter?: {
-    route?: string;
-    status?: DeadLetter["status"];
-    limit?: number;
-  }): Promise<DeadLetter[]>;
+  deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   deadLetter(id: string): Promise<DeadLetter | undefined>;
+  /** Open dead letters per route: the dead-letter depth. */
+  deadLetterDepth(): Promise<Record<string, number>>;
+  /** Change an open dead letter's data or headers; the old value goes to the audit trail. */
+  editDeadLetter(id: string, patch: DeadLetterPatch, actor: string): Promise<DeadLetter>;
+  /**
+   * Put open dead letters back on their route's subscription with their original ids (so idempotent
+   * sinks do not repeat effects) and mark them replayed; letters not open are skipped.
+   */
+  replayDeadLetters(
+    items: { id: string; subscription: string }[],
+    actor: string,
+  ): Promise<{ replayed: string[]; skipped: string[] }>;
+  discardDeadLetters(ids: string[], actor: string): Promise<{ discarded: string[]; skipped: string[] }>;
+  audit(filter?: { deadLetterId?: string; limit?: number }): Promise<AuditRecord[]>;
   journal(query: { messageId?: string; correlationId?: string; limit?: number }): Promise<JournalRecord[]>;
   /** Delete what retention allows and keep the write-ahead log bounded. */
   maintain(options: { journalRetentionMs: number; idempotencyRetentionMs: number }): Promise<void>;

@@ -77,4 +77,16 @@ export const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  `
+  CREATE TABLE dlq_audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    dead_letter_id TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX dlq_audit_letter ON dlq_audit (dead_letter_id);
+  CREATE INDEX dead_letters_status ON dead_letters (status, route);
+  `,
 ];

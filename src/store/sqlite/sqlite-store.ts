@@ -3,10 +3,13 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { newMessageId } from "../../api/message.js";
 import type {
+  AuditRecord,
   ChannelDeclaration,
   CommitBatch,
   CommitResult,
   DeadLetter,
+  DeadLetterFilter,
+  DeadLetterPatch,
   Delivery,
   JournalRecord,
   Store,
@@ -357,22 +360,129 @@ export class SqliteStore implements Store {
     return (this.#statements.selectIdempotency.get(scope, key) as Row | undefined)?.value;
   }
 
-  async deadLetters(filter: { route?: string; status?: DeadLetter["status"]; limit?: number } = {}) {
+  async deadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const clauses: string[] = [];
     const params: unknown[] = [];
-    if (filter.route) {
-      clauses.push("route = ?");
-      params.push(filter.route);
-    }
-    if (filter.status) {
-      clauses.push("status = ?");
-      params.push(filter.status);
-    }
+    const add = (clause: string, ...values: unknown[]) => {
+      clauses.push(clause);
+      params.push(...values);
+    };
+    if (filter.route) add("route = ?", filter.route);
+    if (filter.code) add("error_code = ?", filter.code);
+    if (filter.status) add("status = ?", filter.status);
+    if (filter.since) add("created_at >= ?", Date.parse(filter.since));
+    if (filter.until) add("created_at <= ?", Date.parse(filter.until));
+    if (filter.text) add("(instr(message, ?) > 0 OR instr(error, ?) > 0)", filter.text, filter.text);
+    if (filter.ids) add(`id IN (${filter.ids.map(() => "?").join(",") || "NULL"})`, ...filter.ids);
     const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
     const rows = this.#db
       .prepare(`SELECT * FROM dead_letters ${where} ORDER BY created_at, id LIMIT ?`)
       .all(...params, filter.limit ?? 1000) as Row[];
     return rows.map(toDeadLetter);
+  }
+
+  async deadLetterDepth(): Promise<Record<string, number>> {
+    const rows = this.#db
+      .prepare("SELECT route, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY route")
+      .all() as Row[];
+    return Object.fromEntries(rows.map((row) => [row.route, row.n]));
+  }
+
+  #audit(actor: string, action: AuditRecord["action"], id: string, detail?: Record<string, unknown>): void {
+    this.#db
+      .prepare("INSERT INTO dlq_audit (at, actor, action, dead_letter_id, detail) VALUES (?, ?, ?, ?, ?)")
+      .run(Date.now(), actor, action, id, detail ? JSON.stringify(detail) : null);
+  }
+
+  async editDeadLetter(id: string, patch: DeadLetterPatch, actor: string): Promise<DeadLetter> {
+    return this.#db.transaction(() => {
+      const row = this.#db.prepare("SELECT * FROM dead_letters WHERE id = ?").get(id) as Row | undefined;
+      if (!row) throw new Error(`no dead letter ${id}`);
+      if (row.status !== "open")
+        throw new Error(`dead letter ${id} is ${row.status}; only open ones can be edited`);
+      const letter = toDeadLetter(row);
+      const before: Record<string, unknown> = {};
+      const after: Record<string, unknown> = {};
+      const message = { ...letter.message, headers: { ...letter.message.headers } };
+      if (patch.data !== undefined) {
+        before.data = message.data;
+        after.data = patch.data;
+        message.data = patch.data;
+      }
+      for (const [name, value] of Object.entries(patch.headers ?? {})) {
+        const key = name.toLowerCase();
+        before[`headers.${key}`] = message.headers[key] ?? null;
+        after[`headers.${key}`] = value;
+        if (value === null) delete message.headers[key];
+        else message.headers[key] = value;
+      }
+      this.#db.prepare("UPDATE dead_letters SET message = ? WHERE id = ?").run(JSON.stringify(message), id);
+      this.#audit(actor, "edit", id, { before, after });
+      return { ...letter, message };
+    })();
+  }
+
+  async replayDeadLetters(items: { id: string; subscription: string }[], actor: string) {
+    const replayed: string[] = [];
+    const skipped: string[] = [];
+    const touched = new Set<string>();
+    this.#db.transaction(() => {
+      const now = Date.now();
+      for (const { id, subscription } of items) {
+        const row = this.#db.prepare("SELECT * FROM dead_letters WHERE id = ?").get(id) as Row | undefined;
+        const channel = this.#subscriptionChannel.get(subscription);
+        if (row?.status !== "open" || !channel) {
+          skipped.push(id);
+          continue;
+        }
+        // Only this route's subscription gets the message again, under its original id.
+        const info = this.#statements.insertMessage.run(channel, row.message_id, row.message, now, 1);
+        this.#statements.insertDelivery.run(subscription, info.lastInsertRowid, null, now);
+        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+        this.#db.prepare("UPDATE dead_letters SET status = 'replayed' WHERE id = ?").run(id);
+        this.#audit(actor, "replay", id, { messageId: row.message_id, subscription });
+        replayed.push(id);
+        touched.add(subscription);
+      }
+    })();
+    for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
+    return { replayed, skipped };
+  }
+
+  async discardDeadLetters(ids: string[], actor: string) {
+    const discarded: string[] = [];
+    const skipped: string[] = [];
+    this.#db.transaction(() => {
+      for (const id of ids) {
+        const changed = this.#db
+          .prepare("UPDATE dead_letters SET status = 'discarded' WHERE id = ? AND status = 'open'")
+          .run(id).changes;
+        if (changed === 0) {
+          skipped.push(id);
+          continue;
+        }
+        this.#audit(actor, "discard", id);
+        discarded.push(id);
+      }
+    })();
+    return { discarded, skipped };
+  }
+
+  async audit(filter: { deadLetterId?: string; limit?: number } = {}): Promise<AuditRecord[]> {
+    const rows = (
+      filter.deadLetterId
+        ? this.#db
+            .prepare("SELECT * FROM dlq_audit WHERE dead_letter_id = ? ORDER BY id LIMIT ?")
+            .all(filter.deadLetterId, filter.limit ?? 1000)
+        : this.#db.prepare("SELECT * FROM dlq_audit ORDER BY id DESC LIMIT ?").all(filter.limit ?? 1000)
+    ) as Row[];
+    return rows.map((row) => ({
+      at: new Date(row.at).toISOString(),
+      actor: row.actor,
+      action: row.action,
+      deadLetterId: row.dead_letter_id,
+      ...(row.detail ? { detail: JSON.parse(row.detail) } : {}),
+    }));
   }
 
   async deadLetter(id: string): Promise<DeadLetter | undefined> {
