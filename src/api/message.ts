@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
 
 /**
@@ -56,17 +56,23 @@ export function derivedId(parentId: string, salt: string): string {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+/** 128 random bits as hex; randomUUID draws from a cached entropy pool, unlike randomBytes per call. */
+function randomHex32(): string {
+  const uuid = randomUUID();
+  return uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
+}
+
 /** Accept a W3C traceparent as given when valid; otherwise start a new trace. */
 export function normaliseTraceparent(value: string | undefined): string {
   if (value && TRACEPARENT.test(value) && !value.includes("-00000000000000000000000000000000-")) return value;
-  return `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+  return `00-${randomHex32()}-${randomHex32().slice(0, 16)}-01`;
 }
 
 /** A child span id for the next hop, same trace. */
 export function childTraceparent(parent: string): string {
   const match = TRACEPARENT.exec(parent);
   if (!match) return normaliseTraceparent(undefined);
-  return `00-${match[1]}-${randomBytes(8).toString("hex")}-${match[3]}`;
+  return `00-${match[1]}-${randomHex32().slice(0, 16)}-${match[3]}`;
 }
 
 export function createMessage(init: MessageInit): Message {

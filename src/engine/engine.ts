@@ -16,11 +16,17 @@ import { parseDuration } from "../config/schema-types.js";
 import type { Logger } from "../observe/logger.js";
 import { retryPlan } from "../reliability/retry.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
-import type { Store } from "../store/store.js";
+import type { Append, JournalEntry, Store } from "../store/store.js";
 import { Evaluator } from "./evaluator.js";
 import { ExpressionPool } from "./expression-pool.js";
 import { HttpHost } from "./http-host.js";
-import { type ChannelTarget, type DryRunResult, RouteRunner, type RouteStatus } from "./route-runner.js";
+import {
+  type ChannelTarget,
+  type DryRunResult,
+  isChannelTarget,
+  RouteRunner,
+  type RouteStatus,
+} from "./route-runner.js";
 import { SourceSupervisor } from "./source-supervisor.js";
 
 /** The subscription a route consumes: its own inbox, a topic copy, or a queue shared with competitors. */
@@ -259,9 +265,13 @@ export class Engine {
           route.from,
           route.name,
         );
+        // A route that only moves messages from its source into channels writes them there at
+        // intake, in the same commit: no inbox hop, half the writes.
+        const direct =
+          steps.length === 0 && targets.every(isChannelTarget) ? (targets as ChannelTarget[]) : undefined;
         const supervisor = new SourceSupervisor(
           source,
-          (lost) => this.#sourceContext(route, subscription, lost),
+          (lost) => this.#sourceContext(route, subscription, lost, direct),
           this.#logger.child({ route: route.name }),
         );
         running.stopSource = () => supervisor.stop();
@@ -290,7 +300,12 @@ export class Engine {
     };
   }
 
-  #sourceContext(route: RouteModel, subscription: string, lost: (error: unknown) => void): SourceContext {
+  #sourceContext(
+    route: RouteModel,
+    subscription: string,
+    lost: (error: unknown) => void,
+    direct?: ChannelTarget[],
+  ): SourceContext {
     const base = this.#context(route.name);
     const channel = subscription;
     return {
@@ -304,21 +319,40 @@ export class Engine {
           const seen = this.store.idempotencyValue(route.name, options.idempotencyKey);
           if (seen) return { ids: JSON.parse(seen), duplicate: true };
         }
-        if (this.store.depth(subscription) >= route.maxDepth) {
-          throw new BackpressureError(`route ${route.name} has ${route.maxDepth} messages waiting`, 1000);
+        if (
+          direct ? direct.some((target) => target.full()) : this.store.depth(subscription) >= route.maxDepth
+        ) {
+          throw new BackpressureError(`route ${route.name} is above its high-water mark`, 1000);
         }
         const messages = inits.map((init) => createMessage(init));
         const ids = messages.map((message) => message.id);
-        const result = await this.store.commit({
-          appends: messages.map((message) => ({ channel, message, partitionKey: null })),
-          journal: messages.map((message) => ({
-            messageId: message.id,
-            correlationId: message.correlationId,
-            route: route.name,
-            step: `from:${route.from.kind}`,
-            outcome: "received",
+        const appends: Append[] = [];
+        const journal: JournalEntry[] = [];
+        for (const message of messages) {
+          const hop = { messageId: message.id, correlationId: message.correlationId, route: route.name };
+          journal.push({ ...hop, step: `from:${route.from.kind}`, outcome: "received", durationMs: 0 });
+          if (!direct) {
+            appends.push({ channel, message, partitionKey: null });
+            continue;
+          }
+          for (const target of direct) {
+            appends.push({
+              channel: target.channel,
+              message,
+              partitionKey: await target.partitionKey(message),
+            });
+          }
+          journal.push({
+            ...hop,
+            step: null,
+            outcome: "processed",
             durationMs: 0,
-          })),
+            detail: { channels: direct.map((t) => t.channel) },
+          });
+        }
+        const result = await this.store.commit({
+          appends,
+          journal,
           ...(options.checkpoint
             ? {
                 checkpoint: {

@@ -118,7 +118,8 @@ export class RouteRunner {
     while (!this.#stopping) {
       try {
         const free = concurrency - this.#inFlight.size;
-        if (free <= 0) {
+        // Under load, claim in groups rather than one freed slot at a time: fewer transactions.
+        if (free <= 0 || (this.#inFlight.size > 0 && free < Math.ceil(concurrency / 4))) {
           await this.#sleep(IDLE_POLL_MS);
           continue;
         }
@@ -221,17 +222,27 @@ export class RouteRunner {
         failedStep = sends[failedIndex].target.name;
         throw failure.reason;
       }
+      // Derived messages (split parts) get a hop of their own so a trace can find them; the
+      // message itself records its channels on the `processed` hop.
       for (const append of appends) {
+        if (append.message.id === delivery.message.id) continue;
         journal.push({
           ...base,
           messageId: append.message.id,
           step: `channel:${append.channel}`,
           outcome: "sent",
           durationMs: 0,
-          ...(append.message.id !== delivery.message.id ? { detail: { parent: delivery.message.id } } : {}),
+          detail: { parent: delivery.message.id },
         });
       }
-      journal.push({ ...base, step: null, outcome: "processed", durationMs: performance.now() - started });
+      const channels = [...new Set(appends.map((append) => append.channel))];
+      journal.push({
+        ...base,
+        step: null,
+        outcome: "processed",
+        durationMs: performance.now() - started,
+        ...(channels.length ? { detail: { channels } } : {}),
+      });
       await this.#options.store.commit({ appends, acks: [delivery.deliveryId], journal });
       this.#breaker?.success();
       this.#stats.processed++;
