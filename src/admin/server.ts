@@ -47,6 +47,8 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
     });
   });
 
+  app.get("/api/breakers", async () => engine.breakers());
+
   app.get("/api/channels", async () => {
     const stats = await engine.store.stats();
     return stats.map((stat) => ({

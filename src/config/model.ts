@@ -26,6 +26,21 @@ export interface SystemModel {
   description?: string;
 }
 
+export interface CircuitBreakerModel {
+  after?: number;
+  failureRate?: number;
+  minimumCalls?: number;
+  window?: string;
+  halfOpenAfter?: string;
+}
+
+export interface ConnectionModel {
+  ref: ComponentRef;
+  system?: string;
+  circuitBreaker?: CircuitBreakerModel;
+  rateLimit?: { perSecond: number; burst?: number };
+}
+
 export interface ChannelModel {
   name: string;
   kind: "queue" | "topic";
@@ -42,8 +57,12 @@ export interface PolicyModel {
     multiplier?: number;
     max?: string;
     jitter?: "full" | "equal" | "none";
+    maxElapsed?: string;
+    retryOn?: { codes?: string[]; statuses?: number[] };
+    deadLetterOn?: { codes?: string[]; statuses?: number[] };
+    budget?: { ratio: number; minPerSecond?: number };
   };
-  circuitBreaker?: { after: number; halfOpenAfter?: string };
+  circuitBreaker?: CircuitBreakerModel;
   timeout?: string;
   deadLetter?: boolean;
 }
@@ -74,7 +93,7 @@ export interface IntegrationModel {
   file?: string;
   configDir: string;
   systems: Record<string, SystemModel>;
-  connections: Record<string, { ref: ComponentRef; system?: string }>;
+  connections: Record<string, ConnectionModel>;
   channels: Record<string, ChannelModel>;
   policies: Record<string, PolicyModel>;
   routes: Record<string, RouteModel>;
@@ -119,8 +138,10 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
   };
   for (const [name, value] of Object.entries<any>(raw.connections ?? {})) {
     model.connections[name] = {
-      ref: slotRef(value, `connections.${name}`, ["system"]),
+      ref: slotRef(value, `connections.${name}`, ["system", "circuitBreaker", "rateLimit"]),
       ...(value.system ? { system: value.system } : {}),
+      ...(value.circuitBreaker ? { circuitBreaker: value.circuitBreaker } : {}),
+      ...(value.rateLimit ? { rateLimit: value.rateLimit } : {}),
     };
   }
   for (const [name, value] of Object.entries<any>(raw.channels ?? {})) {

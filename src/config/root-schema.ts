@@ -52,6 +52,63 @@ function named<T extends TSchema>(value: T, description: string) {
   return Type.Record(Type.String({ pattern: NAME }), value, { description });
 }
 
+export const CircuitBreakerSchema = Type.Object(
+  {
+    after: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Consecutive retryable failures that open the circuit." }),
+    ),
+    failureRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description: "Open when this share of the calls in `window` failed (with at least `minimumCalls`).",
+      }),
+    ),
+    minimumCalls: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        default: 10,
+        description: "Calls in the window before the failure rate counts.",
+      }),
+    ),
+    window: Type.Optional(Duration({ description: "Sliding window of the failure rate.", default: "30s" })),
+    halfOpenAfter: Type.Optional(
+      Duration({ description: "How long the circuit stays open before one trial message.", default: "30s" }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description:
+      "One breaker per downstream system, shared by every route writing to it. While open, those routes stop claiming messages: the backlog waits on disk.",
+  },
+);
+
+export const RateLimitSchema = Type.Object(
+  {
+    perSecond: Type.Number({ exclusiveMinimum: 0, description: "Sustained calls per second." }),
+    burst: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Calls allowed at once after a pause; default: perSecond." }),
+    ),
+  },
+  { additionalProperties: false, description: "Token bucket: calls beyond the rate wait their turn." },
+);
+
+const ErrorMatchSchema = (description: string) =>
+  Type.Object(
+    {
+      codes: Type.Optional(
+        Type.Array(Type.String(), { description: "Junction error codes, e.g. JUNCTION_HTTP_409." }),
+      ),
+      statuses: Type.Optional(
+        Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+          description: "HTTP statuses, e.g. [409, 423].",
+        }),
+      ),
+    },
+    { additionalProperties: false, description },
+  );
+
 export const RetrySchema = Type.Object(
   {
     attempts: Type.Optional(
@@ -74,23 +131,41 @@ export const RetrySchema = Type.Object(
         description: "full: a random delay in [0, d]; equal: in [d/2, d]; none: d.",
       }),
     ),
-  },
-  {
-    additionalProperties: false,
-    description: "Durable retries: the next attempt time is kept in the store.",
-  },
-);
-
-export const CircuitBreakerSchema = Type.Object(
-  {
-    after: Type.Integer({ minimum: 1, description: "Consecutive retryable failures that open the circuit." }),
-    halfOpenAfter: Type.Optional(
-      Duration({ description: "How long the circuit stays open before one trial message.", default: "30s" }),
+    maxElapsed: Type.Optional(
+      Duration({ description: "Give up (dead letter) once this long has passed since the first attempt." }),
+    ),
+    retryOn: Type.Optional(
+      ErrorMatchSchema("Also retry these errors, though they are permanent by default."),
+    ),
+    deadLetterOn: Type.Optional(
+      ErrorMatchSchema("Never retry these errors, though they are retryable by default."),
+    ),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          ratio: Type.Number({
+            exclusiveMinimum: 0,
+            description: "Retries may be at most this share of first attempts (e.g. 0.2).",
+          }),
+          minPerSecond: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              default: 1,
+              description: "Retries always allowed per second, whatever the ratio.",
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "A retry budget over a 10 s window: over it, retries wait the maximum delay, so a failing system does not turn into a retry storm.",
+        },
+      ),
     ),
   },
   {
     additionalProperties: false,
-    description: "While open, the route stops claiming messages: the backlog waits on disk.",
+    description: "Durable retries: the next attempt time is kept in the store.",
   },
 );
 
@@ -109,6 +184,13 @@ export const PolicySchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Keys a connection may carry beside its one component: they apply to whatever the protocol. */
+export const ConnectionExtras = {
+  system: Type.String({ description: "The system this connection reaches." }),
+  circuitBreaker: CircuitBreakerSchema,
+  rateLimit: RateLimitSchema,
+};
 
 export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
   const system = Type.Object(
@@ -274,9 +356,7 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
     },
     { additionalProperties: false },
   );
-  const connection = slot(registry, "connection", mode, {
-    system: Type.String({ description: "The system this connection reaches." }),
-  });
+  const connection = slot(registry, "connection", mode, ConnectionExtras);
   return Type.Object(
     {
       $schema: Type.Optional(Type.String()),

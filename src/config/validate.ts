@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import jsonata from "jsonata";
-import type { TSchema } from "typebox";
+import { type TSchema, Type } from "typebox";
 import { type ConfigIssue, formatPath, nearest } from "./issues.js";
 import type { Registry, SlotKind } from "./registry.js";
-import { ROUTE_CHANNEL_KEY, rootSchema } from "./root-schema.js";
+import { ConnectionExtras, ROUTE_CHANNEL_KEY, rootSchema } from "./root-schema.js";
 
 type Path = (string | number)[];
 
@@ -23,6 +23,10 @@ interface ValidationContext {
 const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 const shapes = new WeakMap<Registry, TSchema>();
+const connectionExtrasSchema = Type.Object(
+  Object.fromEntries(Object.entries(ConnectionExtras).map(([key, schema]) => [key, Type.Optional(schema)])),
+  { additionalProperties: true },
+);
 
 function validator(schema: TSchema): ValidateFunction {
   let fn = compiled.get(schema);
@@ -241,8 +245,17 @@ export function validateConfig(
   }
 
   for (const [name, connection] of Object.entries(connections)) {
-    checkSlot(ctx, "connection", connection, ["connections", name], ["system"]);
-    if (isObject(connection)) checkSystem(connection.system, ["connections", name, "system"]);
+    checkSlot(ctx, "connection", connection, ["connections", name], Object.keys(ConnectionExtras));
+    if (isObject(connection)) {
+      checkSystem(connection.system, ["connections", name, "system"]);
+      const extras = Object.fromEntries(
+        Object.entries(connection).filter(([key]) => key in ConnectionExtras),
+      );
+      const validateExtras = validator(connectionExtrasSchema);
+      if (!validateExtras(extras)) {
+        reportSchemaErrors(ctx, ["connections", name], validateExtras.errors ?? [], connectionExtrasSchema);
+      }
+    }
   }
 
   const checkReference = (kind: "channel" | "connection" | "policy", value: unknown, path: Path) => {

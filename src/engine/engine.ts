@@ -14,7 +14,9 @@ import type { Registry, SlotKind } from "../config/registry.js";
 import { ROUTE_CHANNEL_KEY } from "../config/root-schema.js";
 import { parseDuration } from "../config/schema-types.js";
 import type { Logger } from "../observe/logger.js";
+import { BreakerRegistry } from "../reliability/breakers.js";
 import { retryPlan } from "../reliability/retry.js";
+import { TokenBucket } from "../reliability/token-bucket.js";
 import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import type { Append, JournalEntry, Store } from "../store/store.js";
 import { Evaluator } from "./evaluator.js";
@@ -23,6 +25,7 @@ import { HttpHost } from "./http-host.js";
 import {
   type ChannelTarget,
   type DryRunResult,
+  type GuardedTarget,
   isChannelTarget,
   RouteRunner,
   type RouteStatus,
@@ -63,6 +66,10 @@ export class Engine {
   readonly #connections = new Map<string, ConnectionInstance>();
   readonly #routes = new Map<string, RunningRoute>();
   readonly #closers: (() => Promise<void>)[] = [];
+  /** Every target of each route, the router's choices included (for breakers and backpressure). */
+  readonly #routeTargets = new Map<string, Target[]>();
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #breakers: BreakerRegistry;
   readonly #abort = new AbortController();
   #maintenance: NodeJS.Timeout | undefined;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
@@ -81,6 +88,7 @@ export class Engine {
     });
     this.#evaluator = new Evaluator(this.#pool);
     this.#http = new HttpHost(options.logger);
+    this.#breakers = new BreakerRegistry(this.store, options.logger);
   }
 
   get state() {
@@ -168,10 +176,55 @@ export class Engine {
     }
     const sink = this.#component<import("../api/component.js").Sink>("sink", ref, route);
     if (sink.close) this.#closers.push(() => sink.close!());
-    return {
-      name: `${ref.path.slice(ref.path.lastIndexOf(".") + 1)}:${ref.kind}`,
-      deliver: (m, s) => sink.write(m, s),
+    const name = `${ref.path.slice(ref.path.lastIndexOf(".") + 1)}:${ref.kind}`;
+    // The system behind the target: its connection when it names one, else this target alone.
+    const connectionName = typeof ref.config?.connection === "string" ? ref.config.connection : undefined;
+    const connection = connectionName ? this.#model.connections[connectionName] : undefined;
+    const breakerKey = connectionName ? `connection:${connectionName}` : `${route}/${name}`;
+    const policyName = this.#model.routes[route]?.policy;
+    const breakerConfig =
+      connection?.circuitBreaker ??
+      (policyName ? this.#model.policies[policyName]?.circuitBreaker : undefined);
+    const bucket =
+      connectionName && connection?.rateLimit
+        ? this.#bucket(connectionName, connection.rateLimit)
+        : undefined;
+    const target: GuardedTarget = {
+      name,
+      deliver: async (message, signal) => {
+        if (bucket) await bucket.take(signal);
+        await sink.write(message, signal);
+      },
+      ...(breakerConfig
+        ? {
+            breaker: this.#breakers.get(breakerKey, {
+              ...(breakerConfig.after !== undefined ? { after: breakerConfig.after } : {}),
+              ...(breakerConfig.failureRate !== undefined ? { failureRate: breakerConfig.failureRate } : {}),
+              ...(breakerConfig.minimumCalls !== undefined
+                ? { minimumCalls: breakerConfig.minimumCalls }
+                : {}),
+              ...(breakerConfig.window ? { windowMs: parseDuration(breakerConfig.window) } : {}),
+              halfOpenAfterMs: parseDuration(breakerConfig.halfOpenAfter ?? "30s"),
+            }),
+          }
+        : {}),
     };
+    this.#routeTargets.get(route)?.push(target);
+    return target;
+  }
+
+  /** One token bucket per connection, shared by every route that calls it. */
+  #bucket(connection: string, limit: { perSecond: number; burst?: number }): TokenBucket {
+    let bucket = this.#buckets.get(connection);
+    if (!bucket) {
+      bucket = new TokenBucket(limit.perSecond, limit.burst);
+      this.#buckets.set(connection, bucket);
+    }
+    return bucket;
+  }
+
+  breakers(): { key: string; state: string; waitMs: number }[] {
+    return this.#breakers.list();
   }
 
   #stepContext(route: string): StepContext {
@@ -231,6 +284,7 @@ export class Engine {
         this.store.declareChannel({ name: subscription, kind: "queue", retentionMs: 0 });
         this.store.subscribe(subscription, subscription);
       }
+      this.#routeTargets.set(route.name, []);
       const targets = route.to.map((ref) => this.#target(ref, route.name));
       const steps = route.steps.map((ref) => this.#step(ref, route.name));
       const policy = route.policy ? model.policies[route.policy] : undefined;
@@ -240,21 +294,13 @@ export class Engine {
         store: this.store,
         steps,
         targets,
-        allTargets: targets,
+        allTargets: this.#routeTargets.get(route.name) ?? targets,
         concurrency: route.concurrency,
         leaseMs: parseDuration(route.lease),
         timeoutMs: policy?.timeout
           ? parseDuration(policy.timeout)
           : Math.floor(parseDuration(route.lease) / 2),
         retry: retryPlan(policy),
-        ...(policy?.circuitBreaker
-          ? {
-              circuitBreaker: {
-                after: policy.circuitBreaker.after,
-                halfOpenAfterMs: parseDuration(policy.circuitBreaker.halfOpenAfter ?? "30s"),
-              },
-            }
-          : {}),
         logger: this.#logger.child({ route: route.name }),
       });
       const running: RunningRoute = { model: route, subscription, runner };

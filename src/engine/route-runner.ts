@@ -1,9 +1,9 @@
-import { BackpressureError, describeError, type JunctionError, toJunctionError } from "../api/errors.js";
+import { describeError, type JunctionError, toJunctionError } from "../api/errors.js";
 import type { Message } from "../api/message.js";
 import type { RoutedMessage, StepFunction, Target } from "../api/step.js";
 import type { Logger } from "../observe/logger.js";
-import { CircuitBreaker, type CircuitState } from "../reliability/circuit-breaker.js";
-import { type RetryPlan, retryDelay } from "../reliability/retry.js";
+import type { CircuitBreaker, CircuitState } from "../reliability/circuit-breaker.js";
+import { isRetryable, RetryBudget, type RetryPlan, retryDelay } from "../reliability/retry.js";
 import type { Append, CommitBatch, Delivery, JournalEntry, Store } from "../store/store.js";
 
 /** A target that is a durable channel: written in the same transaction as the acknowledgement. */
@@ -18,6 +18,15 @@ export function isChannelTarget(target: Target): target is ChannelTarget {
   return "channel" in target;
 }
 
+/** A target that writes to a system: its calls go through that system's shared circuit breaker. */
+export interface GuardedTarget extends Target {
+  readonly breaker?: CircuitBreaker;
+}
+
+function breakerOf(target: Target): CircuitBreaker | undefined {
+  return (target as GuardedTarget).breaker;
+}
+
 export interface RouteRunnerOptions {
   name: string;
   subscription: string;
@@ -30,7 +39,6 @@ export interface RouteRunnerOptions {
   leaseMs: number;
   timeoutMs: number;
   retry: RetryPlan;
-  circuitBreaker?: { after: number; halfOpenAfterMs: number };
   logger: Logger;
 }
 
@@ -57,8 +65,10 @@ const IDLE_POLL_MS = 1000;
  */
 export class RouteRunner {
   readonly #options: RouteRunnerOptions;
-  readonly #breaker?: CircuitBreaker;
+  /** The distinct breakers of the systems this route writes to. */
+  readonly #breakers: CircuitBreaker[];
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #budget?: RetryBudget;
   readonly #abort = new AbortController();
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -68,13 +78,14 @@ export class RouteRunner {
 
   constructor(options: RouteRunnerOptions) {
     this.#options = options;
-    if (options.circuitBreaker) {
-      this.#breaker = new CircuitBreaker(
-        options.circuitBreaker.after,
-        options.circuitBreaker.halfOpenAfterMs,
-        (state) => options.logger.warn({ circuit: state }, `circuit ${state}`),
-      );
-    }
+    if (options.retry.budget) this.#budget = new RetryBudget(options.retry.budget);
+    this.#breakers = [
+      ...new Set(
+        options.allTargets
+          .map(breakerOf)
+          .filter((breaker): breaker is CircuitBreaker => breaker !== undefined),
+      ),
+    ];
   }
 
   start(): void {
@@ -90,8 +101,29 @@ export class RouteRunner {
       subscription: this.#options.subscription,
       inFlight: this.#inFlight.size,
       ...this.#stats,
-      circuit: this.#breaker?.state ?? "none",
+      circuit: this.#circuitState(),
     };
+  }
+
+  /** The worst state among this route's breakers. */
+  #circuitState(): CircuitState | "none" {
+    if (this.#breakers.length === 0) return "none";
+    const states = this.#breakers.map((breaker) => breaker.state);
+    return states.includes("open") ? "open" : states.includes("half-open") ? "half-open" : "closed";
+  }
+
+  /** How many messages the breakers allow now; a trial granted by one breaker is given back if another says no. */
+  #allowance(free: number): number {
+    let allowed = free;
+    const granted: CircuitBreaker[] = [];
+    for (const breaker of this.#breakers) {
+      const wasHalfOpen = breaker.state === "half-open";
+      const allowance = breaker.allowance(allowed);
+      if (wasHalfOpen && allowance > 0) granted.push(breaker);
+      allowed = Math.min(allowed, allowance);
+    }
+    if (allowed === 0) for (const breaker of granted) breaker.releaseTrial();
+    return allowed;
   }
 
   #signal(): void {
@@ -128,14 +160,15 @@ export class RouteRunner {
           await this.#sleep(100);
           continue;
         }
-        const allowed = this.#breaker ? this.#breaker.allowance(free) : free;
+        const allowed = this.#allowance(free);
         if (allowed === 0) {
-          await this.#sleep(Math.max(50, Math.min(this.#breaker?.waitMs ?? IDLE_POLL_MS, IDLE_POLL_MS)));
+          const wait = Math.min(...this.#breakers.map((breaker) => breaker.waitMs || IDLE_POLL_MS));
+          await this.#sleep(Math.max(50, Math.min(wait, IDLE_POLL_MS)));
           continue;
         }
         const deliveries = await store.claim(subscription, allowed, leaseMs);
         if (deliveries.length === 0) {
-          if (this.#breaker?.state === "half-open") this.#breaker.success(); // nothing to try: stay usable
+          for (const breaker of this.#breakers) breaker.releaseTrial(); // nothing to try
           const next = await store.nextReadyInMs(subscription);
           await this.#sleep(next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next)));
           continue;
@@ -156,6 +189,7 @@ export class RouteRunner {
 
   async #process(delivery: Delivery): Promise<void> {
     const started = performance.now();
+    this.#budget?.record(delivery.attempts > 0);
     const { name } = this.#options;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
     let failedStep: string | null = null;
@@ -178,7 +212,6 @@ export class RouteRunner {
       if (items.length === 0) {
         journal.push({ ...base, step: null, outcome: "filtered", durationMs: performance.now() - started });
         await this.#options.store.commit({ acks: [delivery.deliveryId], journal });
-        this.#breaker?.success();
         this.#stats.processed++;
         return;
       }
@@ -202,7 +235,14 @@ export class RouteRunner {
       const results = await Promise.allSettled(
         sends.map(async (send) => {
           const sendStarted = performance.now();
-          await send.target.deliver(send.message, signal);
+          const breaker = breakerOf(send.target);
+          try {
+            await send.target.deliver(send.message, signal);
+          } catch (error) {
+            if (toJunctionError(error).retryable) breaker?.failure();
+            throw error;
+          }
+          breaker?.success();
           progress.add(send.key);
           journal.push({
             ...base,
@@ -244,7 +284,6 @@ export class RouteRunner {
         ...(channels.length ? { detail: { channels } } : {}),
       });
       await this.#options.store.commit({ appends, acks: [delivery.deliveryId], journal });
-      this.#breaker?.success();
       this.#stats.processed++;
     } catch (thrown) {
       const error = toJunctionError(thrown);
@@ -266,17 +305,20 @@ export class RouteRunner {
       return;
     }
     this.#stats.failed++;
-    if (error.retryable && !(error instanceof BackpressureError)) this.#breaker?.failure();
     const attempt = { at: new Date().toISOString(), durationMs, error: describeError(error) };
     const attemptsMade = delivery.attempts + 1;
-    const exhausted = attemptsMade >= retry.attempts;
+    const firstAttemptAt = delivery.history[0] ? Date.parse(delivery.history[0].at) : Date.now() - durationMs;
+    const exhausted =
+      attemptsMade >= retry.attempts ||
+      (retry.maxElapsedMs !== undefined && Date.now() - firstAttemptAt >= retry.maxElapsedMs);
+    const retryable = isRetryable(retry, error);
     const base = {
       messageId: delivery.message.id,
       correlationId: delivery.message.correlationId,
       route: name,
     };
     const batch: CommitBatch = { journal };
-    if (!error.retryable || exhausted) {
+    if (!retryable || exhausted) {
       if (retry.deadLetter) {
         batch.deadLetters = [
           {
@@ -307,7 +349,8 @@ export class RouteRunner {
         });
       }
     } else {
-      const delayMs = retryDelay(retry, attemptsMade, error.retryAfterMs);
+      const overBudget = this.#budget?.exhausted() ?? false;
+      const delayMs = overBudget ? retry.maxMs : retryDelay(retry, attemptsMade, error.retryAfterMs);
       const progress = [...new Set([...delivery.progress, ...progressFromJournal(journal, delivery)])];
       batch.nacks = [{ deliveryId: delivery.deliveryId, delayMs, progress, attempt }];
       journal.push({
@@ -316,7 +359,7 @@ export class RouteRunner {
         outcome: "retry",
         durationMs,
         error: attempt.error,
-        detail: { delayMs, attempt: attemptsMade },
+        detail: { delayMs, attempt: attemptsMade, ...(overBudget ? { budget: "exhausted" } : {}) },
       });
       logger.info(
         { step, messageId: delivery.message.id, code: error.code, attempt: attemptsMade, delayMs },
