@@ -15,6 +15,7 @@ import { postgresConnector } from "./connectors/postgres/index.js";
 import { redisConnector } from "./connectors/redis/index.js";
 import { soapConnector } from "./connectors/soap/index.js";
 import { webhookConnector } from "./connectors/webhook/index.js";
+import { dedupeStep } from "./steps/dedupe.js";
 import { enrichStep } from "./steps/enrich.js";
 import { filterStep } from "./steps/filter.js";
 import { logStep } from "./steps/log.js";
@@ -51,6 +52,7 @@ export const builtinSteps: StepDefinition[] = [
   switchStep,
   setStep,
   enrichStep,
+  dedupeStep,
   throttleStep,
   logStep,
 ];

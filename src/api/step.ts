@@ -12,6 +12,10 @@ export interface RoutedMessage {
   message: Message;
   /** Chosen by a content-based router; undefined means the route's own `to`. */
   targets?: Target[];
+  /** Set by an idempotent receiver: this message was already processed and is acknowledged as is. */
+  duplicate?: boolean;
+  /** Idempotency keys to record with the acknowledgement; `release` runs once the outcome is known. */
+  dedupe?: { scope: string; key: string; release: () => void }[];
 }
 
 /** A step turns one message into zero (filter), one (map) or many (split) messages. */
@@ -20,6 +24,8 @@ export type StepFunction = (item: RoutedMessage, signal: AbortSignal) => Promise
 export interface StepContext extends ComponentContext {
   /** Build targets from sink slots (used by the content-based router). */
   targets(slots: unknown[], path: string): Target[];
+  /** Junction's store, for steps that keep durable state (the idempotent receiver). */
+  store: import("../store/store.js").Store;
   /** Build a request component (`{ http: {...} }`) for steps that call a system and use the answer. */
   requester(slot: unknown, path: string): Requester;
 }

@@ -230,6 +230,7 @@ export class Engine {
   #stepContext(route: string): StepContext {
     return {
       ...this.#context(route),
+      store: this.store,
       targets: (slots, path) =>
         slots.map((slot, index) => {
           const value = slot as Record<string, unknown>;

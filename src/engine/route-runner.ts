@@ -199,19 +199,30 @@ export class RouteRunner {
       correlationId: delivery.message.correlationId,
       route: name,
     };
+    // Idempotency keys claimed by dedupe steps: recorded with the ack, released whatever happens.
+    const dedupe = new Map<string, NonNullable<RoutedMessage["dedupe"]>[number]>();
     try {
       let items: RoutedMessage[] = [{ message: delivery.message }];
+      let duplicates = 0;
       for (const step of this.#options.steps) {
         failedStep = step.name;
         const next: RoutedMessage[] = [];
-        for (const item of items) next.push(...(await step.run(item, signal)));
+        for (const item of items) {
+          for (const output of await step.run(item, signal)) {
+            for (const entry of output.dedupe ?? []) dedupe.set(`${entry.scope}\n${entry.key}`, entry);
+            if (output.duplicate) duplicates++;
+            else next.push(output);
+          }
+        }
         items = next;
         if (signal.aborted) throw toJunctionError(signal.reason);
       }
       failedStep = null;
+      const keys = [...dedupe.values()].map(({ scope, key }) => ({ scope, key }));
       if (items.length === 0) {
-        journal.push({ ...base, step: null, outcome: "filtered", durationMs: performance.now() - started });
-        await this.#options.store.commit({ acks: [delivery.deliveryId], journal });
+        const outcome = duplicates > 0 ? "duplicate" : "filtered";
+        journal.push({ ...base, step: null, outcome, durationMs: performance.now() - started });
+        await this.#options.store.commit({ acks: [delivery.deliveryId], journal, dedupe: keys });
         this.#stats.processed++;
         return;
       }
@@ -283,11 +294,13 @@ export class RouteRunner {
         durationMs: performance.now() - started,
         ...(channels.length ? { detail: { channels } } : {}),
       });
-      await this.#options.store.commit({ appends, acks: [delivery.deliveryId], journal });
+      await this.#options.store.commit({ appends, acks: [delivery.deliveryId], journal, dedupe: keys });
       this.#stats.processed++;
     } catch (thrown) {
       const error = toJunctionError(thrown);
       await this.#fail(delivery, error, failedStep, performance.now() - started, journal);
+    } finally {
+      for (const entry of dedupe.values()) entry.release();
     }
   }
 
@@ -381,14 +394,21 @@ export class RouteRunner {
   async dryRun(message: Message): Promise<DryRunResult> {
     const signal = AbortSignal.timeout(this.#options.timeoutMs);
     let items: RoutedMessage[] = [{ message }];
-    for (const step of this.#options.steps) {
-      try {
-        const next: RoutedMessage[] = [];
-        for (const item of items) next.push(...(await step.run(item, signal)));
-        items = next;
-      } catch (thrown) {
-        return { ok: false, step: step.name, error: describeError(thrown) };
+    const claimed: NonNullable<RoutedMessage["dedupe"]> = [];
+    try {
+      for (const step of this.#options.steps) {
+        try {
+          const next: RoutedMessage[] = [];
+          for (const item of items) next.push(...(await step.run(item, signal)));
+          for (const item of next) claimed.push(...(item.dedupe ?? []));
+          items = next.filter((item) => !item.duplicate);
+        } catch (thrown) {
+          return { ok: false, step: step.name, error: describeError(thrown) };
+        }
       }
+    } finally {
+      // A dry run records nothing: release any idempotency key a dedupe step claimed.
+      for (const entry of claimed) entry.release();
     }
     return {
       ok: true,

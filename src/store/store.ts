@@ -108,6 +108,8 @@ export interface CommitBatch {
   deadLetters?: (DeadLetterInput & { deliveryId?: number })[];
   journal?: JournalEntry[];
   checkpoint?: { key: string; value: string };
+  /** Keys an idempotent receiver (dedupe step) has now processed, recorded with the acknowledgement. */
+  dedupe?: { scope: string; key: string }[];
   /** Commit only if this key was never committed in this scope; otherwise nothing in the batch is applied. */
   idempotency?: { scope: string; key: string; value: string };
 }
@@ -157,6 +159,10 @@ export interface Store {
   onReady(listener: (subscription: string) => void): () => void;
   stats(): Promise<SubscriptionStats[]>;
   checkpoint(key: string): string | undefined;
+  /** Whether a dedupe key was recorded in the scope within the last `windowMs`. */
+  dedupeSeen(scope: string, key: string, windowMs: number): boolean;
+  /** Keep a dedupe scope's keys for `windowMs`, and at most `maxKeys` of them (newest kept). */
+  declareDedupe(scope: string, windowMs: number, maxKeys?: number): void;
   idempotencyValue(scope: string, key: string): string | undefined;
   deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   deadLetter(id: string): Promise<DeadLetter | undefined>;

@@ -89,4 +89,13 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX dlq_audit_letter ON dlq_audit (dead_letter_id);
   CREATE INDEX dead_letters_status ON dead_letters (status, route);
   `,
+  `
+  CREATE TABLE dedupe_keys (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX dedupe_keys_age ON dedupe_keys (scope, seen_at);
+  `,
 ];

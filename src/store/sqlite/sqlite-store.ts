@@ -139,6 +139,10 @@ export class SqliteStore implements Store {
       insertIdempotency: db.prepare(
         "INSERT INTO idempotency (scope, key, value, created_at) VALUES (?, ?, ?, ?)",
       ),
+      upsertDedupe: db.prepare(
+        "INSERT INTO dedupe_keys (scope, key, seen_at) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET seen_at = excluded.seen_at",
+      ),
+      selectDedupe: db.prepare("SELECT seen_at FROM dedupe_keys WHERE scope = ? AND key = ?"),
       nextReady: db.prepare(
         "SELECT min(visible_at) AS at FROM deliveries WHERE subscription = ? AND leased = 0",
       ),
@@ -269,6 +273,7 @@ export class SqliteStore implements Store {
       );
     }
     if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
+    for (const { scope, key } of batch.dedupe ?? []) s.upsertDedupe.run(scope, key, now);
     return {};
   }
 
@@ -350,6 +355,17 @@ export class SqliteStore implements Store {
         oldestAgeMs: row?.oldest ? now - row.oldest : null,
       };
     });
+  }
+
+  readonly #dedupeScopes = new Map<string, { windowMs: number; maxKeys?: number }>();
+
+  declareDedupe(scope: string, windowMs: number, maxKeys?: number): void {
+    this.#dedupeScopes.set(scope, { windowMs, ...(maxKeys !== undefined ? { maxKeys } : {}) });
+  }
+
+  dedupeSeen(scope: string, key: string, windowMs: number): boolean {
+    const row = this.#statements.selectDedupe.get(scope, key) as Row | undefined;
+    return row !== undefined && row.seen_at >= Date.now() - windowMs;
   }
 
   checkpoint(key: string): string | undefined {
@@ -526,6 +542,18 @@ export class SqliteStore implements Store {
       this.#db
         .prepare("DELETE FROM idempotency WHERE created_at < ?")
         .run(now - options.idempotencyRetentionMs);
+      for (const [scope, { windowMs, maxKeys }] of this.#dedupeScopes) {
+        this.#db
+          .prepare("DELETE FROM dedupe_keys WHERE scope = ? AND seen_at < ?")
+          .run(scope, now - windowMs);
+        if (maxKeys !== undefined) {
+          this.#db
+            .prepare(
+              "DELETE FROM dedupe_keys WHERE scope = ? AND key NOT IN (SELECT key FROM dedupe_keys WHERE scope = ? ORDER BY seen_at DESC LIMIT ?)",
+            )
+            .run(scope, scope, maxKeys);
+        }
+      }
       for (const channel of this.#channels.values()) {
         if (channel.retentionMs > 0) {
           this.#db
