@@ -47,6 +47,11 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
     });
   });
 
+  app.get("/metrics", async (_request, reply) => {
+    const registry = engine.metrics.registry;
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
   app.get("/api/breakers", async () => engine.breakers());
 
   app.get("/api/channels", async () => {

@@ -1,9 +1,4 @@
-import { readFileSync } from "node:fs";
-
-export function packageVersion(): string {
-  const url = new URL("../../package.json", import.meta.url);
-  return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
-}
+import { packageVersion } from "../observe/version.js";
 
 export function versionCommand(options: { json?: boolean }): number {
   const version = packageVersion();

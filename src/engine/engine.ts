@@ -14,6 +14,8 @@ import type { Registry, SlotKind } from "../config/registry.js";
 import { ROUTE_CHANNEL_KEY } from "../config/root-schema.js";
 import { parseDuration } from "../config/schema-types.js";
 import type { Logger } from "../observe/logger.js";
+import { Metrics, observedStore } from "../observe/metrics.js";
+import { packageVersion } from "../observe/version.js";
 import { BreakerRegistry } from "../reliability/breakers.js";
 import { retryPlan } from "../reliability/retry.js";
 import { TokenBucket } from "../reliability/token-bucket.js";
@@ -57,6 +59,7 @@ export interface StartInfo {
  */
 export class Engine {
   readonly store: Store;
+  readonly metrics: Metrics;
   readonly #model: IntegrationModel;
   readonly #registry: Registry;
   readonly #logger: Logger;
@@ -79,9 +82,15 @@ export class Engine {
     this.#registry = options.registry;
     this.#logger = options.logger;
     const { sqlite } = options.model.engine.store;
-    this.store =
-      options.store ??
-      new SqliteStore({ path: resolve(options.model.configDir, sqlite.path), durability: sqlite.durability });
+    const storePath = resolve(options.model.configDir, sqlite.path);
+    const store = options.store ?? new SqliteStore({ path: storePath, durability: sqlite.durability });
+    this.metrics = new Metrics({
+      version: packageVersion(),
+      store: () => this.store,
+      storePath,
+      breakers: () => this.#breakers.list(),
+    });
+    this.store = observedStore(store, this.metrics);
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
       timeoutMs: parseDuration(options.model.engine.expressions.timeout),
