@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerDlqCommands } from "./dlq.js";
 import { runCommand } from "./run.js";
+import { registerTraceCommand } from "./trace.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
 
@@ -45,5 +46,6 @@ program
   });
 
 registerDlqCommands(program, configOption);
+registerTraceCommand(program, configOption);
 
 await program.parseAsync(process.argv);
