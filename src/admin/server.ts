@@ -53,6 +53,7 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   });
 
   app.get("/api/breakers", async () => engine.breakers());
+  app.get("/api/alerts", async () => engine.alerts());
 
   app.get("/api/channels", async () => {
     const stats = await engine.store.stats();

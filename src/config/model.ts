@@ -79,6 +79,17 @@ export interface RouteModel {
   lease: string;
 }
 
+export interface AlertModel {
+  name: string;
+  description?: string;
+  severity: "info" | "warning" | "critical";
+  /** One key: deadLetters, errorRate, channelDepth, channelAge, consumerLag, circuitOpen, schemaViolations, silence. */
+  when: Record<string, any>;
+  for: string;
+  resolveAfter: string;
+  notify: ComponentRef[];
+}
+
 export interface EngineModel {
   store: { sqlite: { path: string; durability: "process" | "os" } };
   http: { listen: string };
@@ -86,6 +97,7 @@ export interface EngineModel {
   journal: { retention: string };
   expressions: { timeout: string; workers: number };
   shutdown: { timeout: string };
+  alerts: { interval: string };
 }
 
 export interface IntegrationModel {
@@ -97,6 +109,7 @@ export interface IntegrationModel {
   channels: Record<string, ChannelModel>;
   policies: Record<string, PolicyModel>;
   routes: Record<string, RouteModel>;
+  alerts: Record<string, AlertModel>;
   engine: EngineModel;
 }
 
@@ -116,6 +129,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
     channels: {},
     policies: raw.policies ?? {},
     routes: {},
+    alerts: {},
     engine: {
       store: {
         sqlite: {
@@ -134,6 +148,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
         workers: engine.expressions?.workers ?? 1,
       },
       shutdown: { timeout: engine.shutdown?.timeout ?? "10s" },
+      alerts: { interval: engine.alerts?.interval ?? "15s" },
     },
   };
   for (const [name, value] of Object.entries<any>(raw.connections ?? {})) {
@@ -172,6 +187,19 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       concurrency: route.concurrency ?? 8,
       maxDepth: route.maxDepth ?? 100_000,
       lease: route.lease ?? "60s",
+    };
+  }
+  for (const [name, alert] of Object.entries<any>(raw.alerts ?? {})) {
+    model.alerts[name] = {
+      name,
+      ...(alert.description ? { description: alert.description } : {}),
+      severity: alert.severity ?? "warning",
+      when: alert.when,
+      for: alert.for ?? "0s",
+      resolveAfter: alert.resolveAfter ?? "1m",
+      notify: alert.notify.map((target: any, index: number) =>
+        slotRef(target, `alerts.${name}.notify[${index}]`),
+      ),
     };
   }
   return model;

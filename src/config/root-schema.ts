@@ -192,6 +192,109 @@ export const ConnectionExtras = {
   rateLimit: RateLimitSchema,
 };
 
+const routeRef = (description: string) => Type.String({ description });
+
+/** What an alert watches: exactly one condition, named by its key. */
+export const AlertConditionSchema = Type.Object(
+  {
+    deadLetters: Type.Optional(
+      Type.Object(
+        {
+          route: Type.Optional(routeRef("Only this route's dead letters; default: all.")),
+          above: Type.Integer({ minimum: 0, description: "Fire when open dead letters exceed this." }),
+        },
+        { additionalProperties: false, description: "Dead-letter depth." },
+      ),
+    ),
+    errorRate: Type.Optional(
+      Type.Object(
+        {
+          route: Type.Optional(routeRef("Only this route; default: all.")),
+          above: Type.Number({ minimum: 0, maximum: 1, description: "Failed attempts / all attempts." }),
+          window: Type.Optional(Duration({ description: "Over this window.", default: "5m" })),
+          minimum: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              default: 10,
+              description: "Attempts needed in the window before the rate counts.",
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: "Share of attempts that failed (retried or dead-lettered).",
+        },
+      ),
+    ),
+    channelDepth: Type.Optional(
+      Type.Object(
+        {
+          channel: Type.String({ description: "A channel declared under `channels:`." }),
+          above: Type.Integer({ minimum: 0, description: "Messages waiting in any of its subscriptions." }),
+        },
+        { additionalProperties: false, description: "Backlog of a channel." },
+      ),
+    ),
+    channelAge: Type.Optional(
+      Type.Object(
+        {
+          channel: Type.String({ description: "A channel declared under `channels:`." }),
+          above: Duration({ description: "Age of its oldest unacknowledged message." }),
+        },
+        { additionalProperties: false, description: "How long the oldest message has waited." },
+      ),
+    ),
+    consumerLag: Type.Optional(
+      Type.Object(
+        {
+          route: routeRef("The consuming route."),
+          above: Type.Integer({ minimum: 0, description: "Messages waiting for this route." }),
+        },
+        { additionalProperties: false, description: "Messages a route has not yet taken." },
+      ),
+    ),
+    circuitOpen: Type.Optional(
+      Type.Object(
+        {
+          connection: Type.Optional(
+            Type.String({ description: "Only this connection's breaker; default: any." }),
+          ),
+        },
+        { additionalProperties: false, description: "A circuit breaker is open." },
+      ),
+    ),
+    schemaViolations: Type.Optional(
+      Type.Object(
+        {
+          route: Type.Optional(routeRef("Only this route; default: all.")),
+          above: Type.Number({
+            minimum: 0,
+            maximum: 1,
+            description: "Schema violations / messages received.",
+          }),
+          window: Type.Optional(Duration({ description: "Over this window.", default: "5m" })),
+        },
+        { additionalProperties: false, description: "Share of messages that failed their schema." },
+      ),
+    ),
+    silence: Type.Optional(
+      Type.Object(
+        {
+          route: Type.Optional(routeRef("Nothing received by this route...")),
+          system: Type.Optional(Type.String({ description: "...or by any route reading from this system." })),
+          for: Duration({ description: "...for this long: the silent failure." }),
+        },
+        {
+          additionalProperties: false,
+          minProperties: 2,
+          description: "No message arrived from a source or system.",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: "Exactly one condition." },
+);
+
 export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
   const system = Type.Object(
     {
@@ -343,6 +446,16 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
           { additionalProperties: false },
         ),
       ),
+      alerts: Type.Optional(
+        Type.Object(
+          {
+            interval: Type.Optional(
+              Duration({ description: "How often alert rules are evaluated.", default: "15s" }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
       shutdown: Type.Optional(
         Type.Object(
           {
@@ -365,6 +478,39 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
       channels: Type.Optional(named(channel, "Durable channels inside Junction.")),
       policies: Type.Optional(named(PolicySchema, "Failure-handling policies referenced by routes.")),
       routes: named(route, "Pipelines from a source through steps to targets."),
+      alerts: Type.Optional(
+        named(
+          Type.Object(
+            {
+              description: Type.Optional(Type.String()),
+              severity: Type.Optional(
+                Type.Union([Type.Literal("info"), Type.Literal("warning"), Type.Literal("critical")], {
+                  default: "warning",
+                }),
+              ),
+              when: AlertConditionSchema,
+              for: Type.Optional(
+                Duration({
+                  description: "The condition must hold this long before the alert fires.",
+                  default: "0s",
+                }),
+              ),
+              resolveAfter: Type.Optional(
+                Duration({
+                  description: "It must stay false this long before the alert resolves (hysteresis).",
+                  default: "1m",
+                }),
+              ),
+              notify: Type.Array(slot(registry, "sink", mode), {
+                minItems: 1,
+                description: "Where firing and resolved notices go: any sink (log, http...) or a channel.",
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          "Rules that watch the integrations and notify when something is wrong, or silent.",
+        ),
+      ),
       engine: Type.Optional(engine),
     },
     {

@@ -346,8 +346,50 @@ export function validateConfig(
   }
 
   reportCycles(ctx, feeds, reads);
+  checkAlerts(ctx, raw.alerts, { routes, channels, connections, systems }, (value, path) => {
+    const sinkName = checkSlot(ctx, "sink", value, path);
+    if (sinkName) checkComponent("sink", value as Record<string, unknown>, sinkName, path);
+  });
   checkEngine(ctx, raw.engine);
   return { issues: ctx.issues };
+}
+
+/** An alert's condition must name routes, channels, connections and systems that exist. */
+function checkAlerts(
+  ctx: ValidationContext,
+  alerts: unknown,
+  tables: Record<"routes" | "channels" | "connections" | "systems", Record<string, unknown>>,
+  checkSink: (value: unknown, path: Path) => void,
+): void {
+  if (!isObject(alerts)) return;
+  const fields = {
+    route: "routes",
+    channel: "channels",
+    connection: "connections",
+    system: "systems",
+  } as const;
+  for (const [name, alert] of Object.entries(alerts)) {
+    if (!isObject(alert)) continue;
+    if (Array.isArray(alert.notify)) {
+      alert.notify.forEach((target, index) => {
+        checkSink(target, ["alerts", name, "notify", index]);
+      });
+    }
+    if (!isObject(alert.when)) continue;
+    for (const [kind, condition] of Object.entries(alert.when)) {
+      if (!isObject(condition)) continue;
+      for (const [field, table] of Object.entries(fields)) {
+        const value = condition[field];
+        if (typeof value !== "string" || value in tables[table]) continue;
+        const suggestion = nearest(value, Object.keys(tables[table]));
+        report(
+          ctx,
+          ["alerts", name, "when", kind, field],
+          `${field} "${value}" is not declared under ${table}:${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
+        );
+      }
+    }
+  }
 }
 
 /** Compile (never run) an expression so a syntax error is a config error with its position. */

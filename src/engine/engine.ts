@@ -13,6 +13,8 @@ import type { ComponentRef, FunctionStepRef, IntegrationModel, RouteModel } from
 import type { Registry, SlotKind } from "../config/registry.js";
 import { ROUTE_CHANNEL_KEY } from "../config/root-schema.js";
 import { parseDuration } from "../config/schema-types.js";
+import { Activity } from "../observe/activity.js";
+import { AlertEvaluator, type AlertStatus } from "../observe/alerts.js";
 import type { Logger } from "../observe/logger.js";
 import { Metrics, observedStore } from "../observe/metrics.js";
 import { packageVersion } from "../observe/version.js";
@@ -60,6 +62,8 @@ export interface StartInfo {
 export class Engine {
   readonly store: Store;
   readonly metrics: Metrics;
+  readonly activity: Activity;
+  #alerts: AlertEvaluator | undefined;
   readonly #model: IntegrationModel;
   readonly #registry: Registry;
   readonly #logger: Logger;
@@ -90,7 +94,8 @@ export class Engine {
       storePath,
       breakers: () => this.#breakers.list(),
     });
-    this.store = observedStore(store, this.metrics);
+    this.activity = new Activity();
+    this.store = observedStore(store, [this.metrics, this.activity]);
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
       timeoutMs: parseDuration(options.model.engine.expressions.timeout),
@@ -337,6 +342,7 @@ export class Engine {
     for (const running of this.#routes.values()) running.runner.start();
     for (const source of sources) await source.start();
     const listeners = await this.#http.listen();
+    this.#alerts = this.#startAlerts();
     const journalRetentionMs = parseDuration(model.engine.journal.retention);
     this.#maintenance = setInterval(() => {
       this.store
@@ -354,6 +360,41 @@ export class Engine {
       listeners,
       store: this.store.description,
     };
+  }
+
+  #startAlerts(): AlertEvaluator {
+    const targets = new Map<string, Target[]>();
+    for (const alert of Object.values(this.#model.alerts)) {
+      targets.set(
+        alert.name,
+        alert.notify.map((ref) => this.#target(ref, `alert:${alert.name}`)),
+      );
+    }
+    const evaluator = new AlertEvaluator({
+      model: this.#model,
+      store: this.store,
+      activity: this.activity,
+      breakers: () => this.#breakers.list(),
+      subscriptionOf: (route) => this.subscriptionOf(route),
+      logger: this.#logger.child({ component: "alerts" }),
+      notify: async (alert, notice) => {
+        for (const target of targets.get(alert.name) ?? []) {
+          if (isChannelTarget(target)) {
+            await this.store.commit({
+              appends: [
+                { channel: target.channel, message: notice, partitionKey: await target.partitionKey(notice) },
+              ],
+            });
+          } else await target.deliver(notice, AbortSignal.timeout(30_000));
+        }
+      },
+    });
+    evaluator.start(parseDuration(this.#model.engine.alerts.interval));
+    return evaluator;
+  }
+
+  alerts(): AlertStatus[] {
+    return this.#alerts?.status() ?? [];
   }
 
   #sourceContext(
@@ -454,6 +495,7 @@ export class Engine {
     const deadline = parseDuration(this.#model.engine.shutdown.timeout);
     this.#abort.abort();
     clearInterval(this.#maintenance);
+    await this.#alerts?.stop();
     await this.#http.close();
     await Promise.allSettled([...this.#routes.values()].map((route) => route.stopSource?.()));
     await Promise.allSettled([...this.#routes.values()].map((route) => route.runner.stop(deadline)));

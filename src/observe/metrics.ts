@@ -211,14 +211,14 @@ function fileSize(path: string): number {
   }
 }
 
-/** A store whose commits are counted once they succeed. */
-export function observedStore(store: Store, metrics: Metrics): Store {
+/** A store whose commits are seen by observers (metrics, activity) once they succeed. */
+export function observedStore(store: Store, observers: { observe(batch: CommitBatch): void }[]): Store {
   return new Proxy(store, {
     get(target, property) {
       if (property === "commit") {
         return async (batch: CommitBatch) => {
           const result = await target.commit(batch);
-          if (!result.duplicateOf) metrics.observe(batch);
+          if (!result.duplicateOf) for (const observer of observers) observer.observe(batch);
           return result;
         };
       }

@@ -42,6 +42,7 @@ engine:
   http: { listen: "127.0.0.1:0" }
   admin: { listen: "127.0.0.1:0" }
   expressions: { timeout: 500ms }
+  alerts: { interval: 100ms }
   shutdown: { timeout: 2s }
 `;
   const file = join(dir, "junction.yaml");
