@@ -98,6 +98,11 @@ export interface EngineModel {
   expressions: { timeout: string; workers: number };
   shutdown: { timeout: string };
   alerts: { interval: string };
+  tracing?: {
+    otlp: { endpoint: string; headers?: Record<string, string> };
+    serviceName?: string;
+    sampleRatio?: number;
+  };
 }
 
 export interface IntegrationModel {
@@ -149,6 +154,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       },
       shutdown: { timeout: engine.shutdown?.timeout ?? "10s" },
       alerts: { interval: engine.alerts?.interval ?? "15s" },
+      ...(engine.tracing ? { tracing: engine.tracing } : {}),
     },
   };
   for (const [name, value] of Object.entries<any>(raw.connections ?? {})) {

@@ -446,6 +446,42 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
           { additionalProperties: false },
         ),
       ),
+      tracing: Type.Optional(
+        Type.Object(
+          {
+            otlp: Type.Object(
+              {
+                endpoint: Type.String({
+                  pattern: "^https?://",
+                  description: "OTLP/HTTP traces endpoint.",
+                  examples: ["http://127.0.0.1:4318/v1/traces"],
+                }),
+                headers: Type.Optional(
+                  Type.Record(Type.String(), Secret({ description: "Header value (e.g. an API key)." }), {
+                    description: "Headers sent with every export.",
+                  }),
+                ),
+              },
+              { additionalProperties: false, description: "Export spans with OTLP over HTTP (JSON)." },
+            ),
+            serviceName: Type.Optional(
+              Type.String({ default: "junction", description: "The service.name resource attribute." }),
+            ),
+            sampleRatio: Type.Optional(
+              Type.Number({
+                minimum: 0,
+                maximum: 1,
+                default: 1,
+                description: "Share of new traces recorded; a sampled parent is always followed.",
+              }),
+            ),
+          },
+          {
+            additionalProperties: false,
+            description: "OpenTelemetry traces following the messaging conventions.",
+          },
+        ),
+      ),
       alerts: Type.Optional(
         Type.Object(
           {

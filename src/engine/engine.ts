@@ -17,6 +17,7 @@ import { Activity } from "../observe/activity.js";
 import { AlertEvaluator, type AlertStatus } from "../observe/alerts.js";
 import type { Logger } from "../observe/logger.js";
 import { Metrics, observedStore } from "../observe/metrics.js";
+import { Tracing, traceparentOf } from "../observe/tracing.js";
 import { packageVersion } from "../observe/version.js";
 import { BreakerRegistry } from "../reliability/breakers.js";
 import { retryPlan } from "../reliability/retry.js";
@@ -63,6 +64,7 @@ export class Engine {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly activity: Activity;
+  readonly tracing: Tracing;
   #alerts: AlertEvaluator | undefined;
   readonly #model: IntegrationModel;
   readonly #registry: Registry;
@@ -95,6 +97,17 @@ export class Engine {
       breakers: () => this.#breakers.list(),
     });
     this.activity = new Activity();
+    const tracing = options.model.engine.tracing;
+    this.tracing = new Tracing(
+      tracing
+        ? {
+            endpoint: tracing.otlp.endpoint,
+            ...(tracing.otlp.headers ? { headers: tracing.otlp.headers } : {}),
+            ...(tracing.serviceName ? { serviceName: tracing.serviceName } : {}),
+            ...(tracing.sampleRatio !== undefined ? { sampleRatio: tracing.sampleRatio } : {}),
+          }
+        : undefined,
+    );
     this.store = observedStore(store, [this.metrics, this.activity]);
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
@@ -317,6 +330,7 @@ export class Engine {
           : Math.floor(parseDuration(route.lease) / 2),
         retry: retryPlan(policy),
         logger: this.#logger.child({ route: route.name }),
+        tracing: this.tracing,
       });
       const running: RunningRoute = { model: route, subscription, runner };
       this.#routes.set(route.name, running);
@@ -422,6 +436,16 @@ export class Engine {
           throw new BackpressureError(`route ${route.name} is above its high-water mark`, 1000);
         }
         const messages = inits.map((init) => createMessage(init));
+        // With tracing on, each message continues its trace from the receive span.
+        const spans = this.tracing.enabled
+          ? messages.map((message) => {
+              const span = this.tracing.start("receive", route.name, message, {
+                "junction.source": route.from.kind,
+              });
+              message.traceparent = traceparentOf(span);
+              return span;
+            })
+          : [];
         const ids = messages.map((message) => message.id);
         const appends: Append[] = [];
         const journal: JournalEntry[] = [];
@@ -462,6 +486,7 @@ export class Engine {
             ? { idempotency: { scope: route.name, key: options.idempotencyKey, value: JSON.stringify(ids) } }
             : {}),
         });
+        for (const span of spans) this.tracing.end(span);
         if (result.duplicateOf) return { ids: JSON.parse(result.duplicateOf), duplicate: true };
         return { ids, duplicate: false };
       },
@@ -502,6 +527,7 @@ export class Engine {
     await Promise.allSettled(this.#closers.map((close) => close()));
     await Promise.allSettled([...this.#connections.values()].map((connection) => connection.close?.()));
     await this.#pool.close();
+    await this.tracing.shutdown().catch(() => {});
     await this.store.close();
     this.#state = "stopped";
   }

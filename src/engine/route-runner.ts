@@ -2,6 +2,7 @@ import { describeError, type JunctionError, toJunctionError } from "../api/error
 import type { Message } from "../api/message.js";
 import type { RoutedMessage, StepFunction, Target } from "../api/step.js";
 import type { Logger } from "../observe/logger.js";
+import { type Tracing, traceparentOf } from "../observe/tracing.js";
 import type { CircuitBreaker, CircuitState } from "../reliability/circuit-breaker.js";
 import { isRetryable, RetryBudget, type RetryPlan, retryDelay } from "../reliability/retry.js";
 import type { Append, CommitBatch, Delivery, JournalEntry, Store } from "../store/store.js";
@@ -40,6 +41,7 @@ export interface RouteRunnerOptions {
   timeoutMs: number;
   retry: RetryPlan;
   logger: Logger;
+  tracing?: Tracing;
 }
 
 export type DryRunResult =
@@ -192,6 +194,14 @@ export class RouteRunner {
     this.#budget?.record(delivery.attempts > 0);
     const { name } = this.#options;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
+    const { tracing } = this.#options;
+    const span = tracing?.start("process", name, delivery.message, {
+      "junction.attempt": delivery.attempts + 1,
+    });
+    /** What the next hop carries: this route's span, when spans are recorded. */
+    const onward = (message: Message): Message =>
+      span && tracing?.enabled ? { ...message, traceparent: traceparentOf(span) } : message;
+    let spanError: unknown;
     let failedStep: string | null = null;
     const journal: JournalEntry[] = [];
     const base = {
@@ -234,7 +244,7 @@ export class RouteRunner {
           if (isChannelTarget(target)) {
             appends.push({
               channel: target.channel,
-              message: item.message,
+              message: onward(item.message),
               partitionKey: await target.partitionKey(item.message),
             });
           } else {
@@ -247,12 +257,19 @@ export class RouteRunner {
         sends.map(async (send) => {
           const sendStarted = performance.now();
           const breaker = breakerOf(send.target);
+          const outgoing = onward(send.message);
+          const sendSpan = tracing?.enabled ? tracing.start("send", send.target.name, outgoing) : undefined;
           try {
-            await send.target.deliver(send.message, signal);
+            await send.target.deliver(
+              sendSpan ? { ...outgoing, traceparent: traceparentOf(sendSpan) } : outgoing,
+              signal,
+            );
           } catch (error) {
             if (toJunctionError(error).retryable) breaker?.failure();
+            if (sendSpan) tracing?.end(sendSpan, error);
             throw error;
           }
+          if (sendSpan) tracing?.end(sendSpan);
           breaker?.success();
           progress.add(send.key);
           journal.push({
@@ -298,9 +315,11 @@ export class RouteRunner {
       this.#stats.processed++;
     } catch (thrown) {
       const error = toJunctionError(thrown);
+      spanError = error;
       await this.#fail(delivery, error, failedStep, performance.now() - started, journal);
     } finally {
       for (const entry of dedupe.values()) entry.release();
+      if (span) tracing?.end(span, spanError);
     }
   }
 

@@ -30,7 +30,7 @@ export function tempDir(files: Record<string, string> = {}): string {
  */
 export async function startEngine(
   yaml: string,
-  options: { env?: NodeJS.ProcessEnv; files?: Record<string, string>; dir?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; files?: Record<string, string>; dir?: string; engine?: string } = {},
 ): Promise<RunningEngine> {
   const dir = options.dir ?? tempDir(options.files);
   if (options.dir && options.files) {
@@ -44,6 +44,7 @@ engine:
   expressions: { timeout: 500ms }
   alerts: { interval: 100ms }
   shutdown: { timeout: 2s }
+${options.engine ?? ""}
 `;
   const file = join(dir, "junction.yaml");
   writeFileSync(file, text);
