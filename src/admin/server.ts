@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Engine } from "../engine/engine.js";
 import { parseListen } from "../engine/http-host.js";
 import { problem } from "../engine/problem.js";
+import { liveMap } from "../map/serve.js";
 import { registerDeadLetterRoutes } from "./dlq-routes.js";
 
 /**
@@ -24,6 +25,11 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
         .send(problem(401, "Unauthorized", "a valid bearer token is required"));
     }
   });
+
+  // No configured secret leaves through the admin API, whatever a dead letter quotes.
+  app.addHook("onSend", async (_request, _reply, payload) =>
+    typeof payload === "string" ? engine.redactor.text(payload) : payload,
+  );
 
   app.get("/livez", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
@@ -70,6 +76,10 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   });
 
   registerDeadLetterRoutes(app, engine);
+
+  app.get<{ Querystring: { window?: string } }>("/api/map", async (request) =>
+    liveMap(engine.model, engine.store, request.query),
+  );
 
   app.get<{ Params: { id: string } }>("/api/trace/:id", async (request) => {
     const byMessage = await engine.store.journal({ messageId: request.params.id });

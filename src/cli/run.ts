@@ -3,6 +3,7 @@ import { builtinRegistry } from "../builtins.js";
 import { formatIssue } from "../config/issues.js";
 import { Engine } from "../engine/engine.js";
 import { createLogger } from "../observe/logger.js";
+import { collectSecrets, Redactor } from "../observe/redact.js";
 import { loadForCli } from "./config-file.js";
 
 export async function runCommand(options: { config?: string }): Promise<number> {
@@ -12,8 +13,9 @@ export async function runCommand(options: { config?: string }): Promise<number> 
     process.stderr.write(`${issues.length} problem${issues.length === 1 ? "" : "s"} found; not starting\n`);
     return 2;
   }
-  const logger = createLogger();
-  const engine = new Engine({ model, registry: builtinRegistry(), logger });
+  const registry = builtinRegistry();
+  const logger = createLogger({ redactor: new Redactor(collectSecrets(model, registry)) });
+  const engine = new Engine({ model, registry, logger });
   let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
   try {
     const info = await engine.start();

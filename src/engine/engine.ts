@@ -17,6 +17,7 @@ import { Activity } from "../observe/activity.js";
 import { AlertEvaluator, type AlertStatus } from "../observe/alerts.js";
 import type { Logger } from "../observe/logger.js";
 import { Metrics, observedStore } from "../observe/metrics.js";
+import { collectSecrets, Redactor } from "../observe/redact.js";
 import { Tracing, traceparentOf } from "../observe/tracing.js";
 import { packageVersion } from "../observe/version.js";
 import { BreakerRegistry } from "../reliability/breakers.js";
@@ -65,6 +66,8 @@ export class Engine {
   readonly metrics: Metrics;
   readonly activity: Activity;
   readonly tracing: Tracing;
+  /** Removes configured secrets from error records, logs and admin answers. */
+  readonly redactor: Redactor;
   #alerts: AlertEvaluator | undefined;
   readonly #model: IntegrationModel;
   readonly #registry: Registry;
@@ -108,7 +111,8 @@ export class Engine {
           }
         : undefined,
     );
-    this.store = observedStore(store, [this.metrics, this.activity]);
+    this.redactor = new Redactor(collectSecrets(options.model, options.registry));
+    this.store = observedStore(store, [this.metrics, this.activity], (batch) => this.redactor.batch(batch));
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
       timeoutMs: parseDuration(options.model.engine.expressions.timeout),

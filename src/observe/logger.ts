@@ -21,10 +21,19 @@ const REDACT = [
  * JSON lines on stderr by default; readable lines when stderr is a terminal.
  * Data goes to stdout, diagnostics to stderr (the CLI contract).
  */
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+export function createLogger(
+  options: { level?: string; pretty?: boolean; redactor?: { text(value: string): string } } = {},
+): Logger {
   const level = options.level ?? process.env.JUNCTION_LOG_LEVEL ?? "info";
   const usePretty = options.pretty ?? (process.stderr.isTTY === true && !process.env.NO_PRETTY);
-  const base = { level, redact: { paths: REDACT, censor: "[redacted]" }, base: undefined };
+  const redactor = options.redactor;
+  const base = {
+    level,
+    redact: { paths: REDACT, censor: "[redacted]" },
+    base: undefined,
+    // Configured secret values are removed from every line, wherever they appear (error messages too).
+    ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.text(line) } } : {}),
+  };
   if (usePretty) {
     return pino(
       base,

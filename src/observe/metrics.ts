@@ -212,11 +212,16 @@ function fileSize(path: string): number {
 }
 
 /** A store whose commits are seen by observers (metrics, activity) once they succeed. */
-export function observedStore(store: Store, observers: { observe(batch: CommitBatch): void }[]): Store {
+export function observedStore(
+  store: Store,
+  observers: { observe(batch: CommitBatch): void }[],
+  transform: (batch: CommitBatch) => CommitBatch = (batch) => batch,
+): Store {
   return new Proxy(store, {
     get(target, property) {
       if (property === "commit") {
-        return async (batch: CommitBatch) => {
+        return async (given: CommitBatch) => {
+          const batch = transform(given);
           const result = await target.commit(batch);
           if (!result.duplicateOf) for (const observer of observers) observer.observe(batch);
           return result;

@@ -19,6 +19,8 @@ export class Receiver {
   status: number | ((request: Received) => number) = 201;
   /** Milliseconds to wait before answering: a slow downstream system. */
   delayMs = 0;
+  /** The JSON body to answer with; default `{ ok }`. */
+  answer: ((request: Received) => unknown) | undefined;
   /** Sent as Retry-After on 429 and 503 answers, when set. */
   retryAfter: string | undefined;
   #server: Server;
@@ -45,7 +47,7 @@ export class Receiver {
         const retryAfter =
           (status === 429 || status === 503) && this.retryAfter ? { "retry-after": this.retryAfter } : {};
         response.writeHead(status, { "content-type": "application/json", ...retryAfter });
-        response.end(JSON.stringify({ ok: status < 300 }));
+        response.end(JSON.stringify(this.answer ? this.answer(received) : { ok: status < 300 }));
       });
     });
   }

@@ -10,9 +10,15 @@ export class HttpConnection implements ConnectionInstance {
   readonly pool: Pool;
   readonly basePath: string;
   readonly origin: string;
+  /** `user:password@` in the base URL becomes Basic authentication (the URL itself never carries it). */
+  readonly basicAuth?: string;
   constructor(readonly config: HttpConnectionConfig) {
     const url = new URL(config.baseUrl);
     this.origin = url.origin;
+    if (url.username || url.password) {
+      const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      this.basicAuth = `Basic ${Buffer.from(credentials).toString("base64")}`;
+    }
     this.basePath = url.pathname.replace(/\/$/, "");
     this.pool = new Pool(this.origin, { connections: config.connections ?? 32, pipelining: 1 });
   }
@@ -59,6 +65,7 @@ export class HttpCaller {
       this.#basePath = connection.basePath;
       this.#connectionHeaders = {
         ...(connection.config.headers ?? {}),
+        ...(connection.basicAuth ? { authorization: connection.basicAuth } : {}),
         ...(connection.config.bearerToken
           ? { authorization: `Bearer ${connection.config.bearerToken}` }
           : {}),

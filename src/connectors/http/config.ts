@@ -9,7 +9,9 @@ export const HttpConnectionSchema = Type.Object(
       examples: ["http://127.0.0.1:9000/api"],
     }),
     headers: Type.Optional(
-      Type.Record(Type.String(), Type.String(), { description: "Headers sent with every request." }),
+      Type.Record(Type.String(), Secret({ description: "Header value; treated as a secret (API keys)." }), {
+        description: "Headers sent with every request.",
+      }),
     ),
     bearerToken: Type.Optional(Secret({ description: "Sent as `Authorization: Bearer <token>`." })),
     timeout: Type.Optional(Duration({ description: "Default timeout of one request.", default: "30s" })),
@@ -55,9 +57,15 @@ const requestProperties = {
     }),
   ),
   headers: Type.Optional(
-    Type.Record(Type.String(), Template({ description: "Header value." }), {
-      description: "Extra headers; values are templates.",
-    }),
+    Type.Record(
+      Type.String(),
+      Type.String({
+        "x-format": "template",
+        "x-secret": true,
+        description: "Header value, a template; treated as a secret (credentials often travel here).",
+      }),
+      { description: "Extra headers; values are templates." },
+    ),
   ),
   idempotencyKey: Type.Optional(
     Template({
