@@ -1,0 +1,207 @@
+import { type Static, Type } from "typebox";
+import { Duration, Secret, Size, Template } from "../../config/schema-types.js";
+
+const Arguments = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+  description: "Extra `x-` arguments passed to the broker as they are.",
+  examples: [{ "x-max-length": 100000 }],
+});
+
+const ExchangeSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: "Exchange name.", examples: ["orders"] }),
+    type: Type.Optional(
+      Type.Union(
+        [Type.Literal("direct"), Type.Literal("topic"), Type.Literal("fanout"), Type.Literal("headers")],
+        {
+          default: "topic",
+          description:
+            "How the exchange routes: by exact key, by key pattern, to every queue, or by headers.",
+        },
+      ),
+    ),
+    durable: Type.Optional(Type.Boolean({ default: true, description: "Survives a broker restart." })),
+    autoDelete: Type.Optional(
+      Type.Boolean({ default: false, description: "Deleted by the broker when its last binding goes." }),
+    ),
+    arguments: Type.Optional(Arguments),
+  },
+  { additionalProperties: false },
+);
+
+const QueueSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: "Queue name.", examples: ["orders.warehouse"] }),
+    durable: Type.Optional(
+      Type.Boolean({ default: true, description: "Survives a broker restart (quorum queues always are)." }),
+    ),
+    type: Type.Optional(
+      Type.Union([Type.Literal("classic"), Type.Literal("quorum")], {
+        default: "classic",
+        description: "Queue type; quorum queues are replicated and must be durable.",
+      }),
+    ),
+    deadLetterExchange: Type.Optional(
+      Type.String({
+        description:
+          "Exchange that receives messages the broker dead-letters (rejected without requeue, expired, over the length limit).",
+        examples: ["orders.dlx"],
+      }),
+    ),
+    deadLetterRoutingKey: Type.Optional(
+      Type.String({ description: "Routing key used when dead-lettering; by default the message's own." }),
+    ),
+    messageTtl: Type.Optional(
+      Duration({ description: "Messages older than this expire (or are dead-lettered)." }),
+    ),
+    maxLength: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "Largest number of ready messages; the oldest are dropped or dead-lettered.",
+      }),
+    ),
+    arguments: Type.Optional(Arguments),
+  },
+  { additionalProperties: false },
+);
+
+const BindingSchema = Type.Object(
+  {
+    exchange: Type.String({ minLength: 1, description: "Exchange to bind from.", examples: ["orders"] }),
+    queue: Type.String({ minLength: 1, description: "Queue to bind to.", examples: ["orders.warehouse"] }),
+    routingKey: Type.Optional(
+      Type.String({
+        default: "",
+        description: "Binding key; on topic exchanges `*` matches one word and `#` zero or more.",
+        examples: ["order.*", "#"],
+      }),
+    ),
+    arguments: Type.Optional(Arguments),
+  },
+  { additionalProperties: false },
+);
+
+export const AmqpTopologySchema = Type.Object(
+  {
+    exchanges: Type.Optional(Type.Array(ExchangeSchema, { description: "Exchanges to declare." })),
+    queues: Type.Optional(Type.Array(QueueSchema, { description: "Queues to declare." })),
+    bindings: Type.Optional(Type.Array(BindingSchema, { description: "Queue bindings to declare." })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Declared on every (re)connect, before any source or sink uses the connection. Declaring what already exists with the same settings is harmless; different settings are a startup error (PRECONDITION_FAILED).",
+  },
+);
+export type AmqpTopology = Static<typeof AmqpTopologySchema>;
+
+export const AmqpConnectionSchema = Type.Object(
+  {
+    url: Secret({
+      description:
+        "`amqp://user:password@host:port/vhost` (or `amqps://` for TLS). Keep credentials in the environment.",
+      examples: ["amqp://guest:guest@127.0.0.1:5672", "${RABBITMQ_URL}"],
+    }),
+    heartbeat: Type.Optional(
+      Duration({
+        description:
+          "Heartbeat interval negotiated with the broker; a peer silent for about two intervals is considered gone. 0s turns heartbeats off.",
+        default: "30s",
+      }),
+    ),
+    connectionTimeout: Type.Optional(
+      Duration({
+        description: "How long connecting (TCP, TLS and the AMQP handshake) may take.",
+        default: "10s",
+      }),
+    ),
+    topology: Type.Optional(AmqpTopologySchema),
+  },
+  { additionalProperties: false },
+);
+export type AmqpConnectionConfig = Static<typeof AmqpConnectionSchema>;
+
+export const AmqpSourceSchema = Type.Object(
+  {
+    connection: Type.String({
+      description: "A connection declared under `connections:` with `amqp`.",
+      examples: ["broker"],
+    }),
+    queue: Type.String({ minLength: 1, description: "Queue to consume.", examples: ["orders.warehouse"] }),
+    prefetch: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        default: 50,
+        description:
+          "Deliveries the broker may hand out before they are acknowledged. Each is acknowledged only after it is stored.",
+      }),
+    ),
+    maxMessageSize: Type.Optional(
+      Size({
+        description:
+          "Largest payload taken in; a larger one becomes a dead letter (with its first 64 KiB) and is rejected without requeue, so a broker dead-letter exchange keeps the whole message.",
+        default: "1mb",
+      }),
+    ),
+    contentType: Type.Optional(
+      Type.String({
+        description:
+          "Content type assumed for deliveries that carry none. JSON types are parsed, text types become strings, others base64.",
+        default: "application/octet-stream",
+        examples: ["application/json", "text/plain"],
+      }),
+    ),
+    system: Type.Optional(
+      Type.String({ description: "The system that publishes to this queue (for the map and as `source`)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AmqpSourceConfig = Static<typeof AmqpSourceSchema>;
+
+export const AmqpSinkSchema = Type.Object(
+  {
+    connection: Type.String({
+      description: "A connection declared under `connections:` with `amqp`.",
+      examples: ["broker"],
+    }),
+    exchange: Type.Optional(
+      Template({
+        description:
+          'Exchange to publish to; `""` is the default exchange, which routes to the queue named by the routing key.',
+        default: "",
+        examples: ["orders", "{{ $message.headers.tenant }}.events"],
+      }),
+    ),
+    routingKey: Template({
+      description: "Routing key; a template.",
+      examples: ["order.{{ status }}", "orders.warehouse"],
+    }),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Template({ description: "Header value." }), {
+        description: "Extra AMQP headers; values are templates.",
+      }),
+    ),
+    persistent: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description: "Delivery mode 2: the broker writes the message to disk in durable queues.",
+      }),
+    ),
+    mandatory: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          "Ask the broker to return a message no queue takes; the write then fails for good (a dead letter) instead of the message vanishing.",
+      }),
+    ),
+    timeout: Type.Optional(
+      Duration({ description: "How long a publish may wait for the broker's confirm.", default: "30s" }),
+    ),
+    system: Type.Optional(
+      Type.String({ description: "The system that consumes what is published (for the map)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AmqpSinkConfig = Static<typeof AmqpSinkSchema>;

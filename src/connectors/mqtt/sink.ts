@@ -1,0 +1,126 @@
+import type { IClientPublishOptions } from "mqtt";
+import type { ComponentContext, Sink } from "../../api/component.js";
+import {
+  ConnectionError,
+  DeliveryRejectedError,
+  JunctionError,
+  TimeoutError,
+  ValidationError,
+} from "../../api/errors.js";
+import type { Message } from "../../api/message.js";
+import { parseDuration } from "../../config/schema-types.js";
+import { encodePayload } from "../amqp/payload.js";
+import type { MqttSinkConfig } from "./config.js";
+import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
+
+/** MQTT 5 PUBACK reason codes that will not change on a retry. */
+const PERMANENT_REASONS = new Map([
+  [0x87, "not authorized"],
+  [0x90, "topic name invalid"],
+  [0x95, "packet too large"],
+  [0x99, "payload format invalid"],
+]);
+
+/**
+ * Publishes each message on the connection's shared client and resolves when the broker
+ * acknowledged it (PUBACK for QoS 1, PUBCOMP for QoS 2). MQTT 5 carries the correlation id as
+ * `correlationData`, the content type as `contentType`, and trace context, CloudEvents attributes
+ * and headers as user properties; MQTT 3.1.1 carries the payload only.
+ */
+export class MqttSink implements Sink {
+  readonly #connection: MqttConnection;
+  readonly #timeoutMs: number;
+
+  constructor(
+    private readonly config: MqttSinkConfig,
+    private readonly context: ComponentContext,
+  ) {
+    this.#connection = mqttConnection(
+      context.connection,
+      config.connection,
+      `routes.${context.owner}.to.mqtt`,
+    );
+    this.#timeoutMs = parseDuration(config.timeout ?? "30s");
+  }
+
+  async write(message: Message, signal: AbortSignal): Promise<void> {
+    const render = (template: string) => this.context.render(template, message.data, message);
+    const label = this.#connection.label;
+    const topic = await render(this.config.topic);
+    if (topic === "" || /[+#]/.test(topic) || topic.includes("\0")) {
+      throw new ValidationError(
+        `${label}: cannot publish to topic "${topic}": a topic name is not empty and has no wildcard (+, #)`,
+        { code: "JUNCTION_MQTT_BAD_TOPIC", details: { topic } },
+      );
+    }
+    const { body, contentType } = encodePayload(message.data, message.datacontenttype);
+    const options: IClientPublishOptions = { qos: this.config.qos ?? 1, retain: this.config.retain ?? false };
+    if (this.#connection.protocolVersion === 5) {
+      const userProperties: Record<string, string> = { ...message.headers };
+      userProperties.traceparent = message.traceparent;
+      if (message.tracestate) userProperties.tracestate = message.tracestate;
+      userProperties["ce-id"] = message.id;
+      userProperties["ce-type"] = message.type;
+      userProperties["ce-source"] = message.source;
+      if (message.subject !== undefined) userProperties["ce-subject"] = message.subject;
+      userProperties["ce-time"] = message.time;
+      if (message.dataschema !== undefined) userProperties["ce-dataschema"] = message.dataschema;
+      for (const [name, template] of Object.entries(this.config.headers ?? {})) {
+        userProperties[name] = await render(template);
+      }
+      options.properties = {
+        contentType,
+        correlationData: Buffer.from(message.correlationId, "utf8"),
+        userProperties,
+      };
+    }
+
+    const open = await this.#connection.publisher();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        open.client.publishAsync(topic, body, options),
+        open.closed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new TimeoutError(
+                  `${label}: no acknowledgement for the publish to "${topic}" within ${this.#timeoutMs} ms`,
+                  {
+                    code: "JUNCTION_MQTT_ACK_TIMEOUT",
+                  },
+                ),
+              ),
+            this.#timeoutMs,
+          );
+          onAbort = () =>
+            reject(
+              signal.reason instanceof Error
+                ? signal.reason
+                : new TimeoutError("the publish was abandoned before the broker acknowledged it"),
+            );
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof JunctionError) throw error;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "number" && PERMANENT_REASONS.has(code)) {
+        throw new DeliveryRejectedError(
+          `${label}: the broker refused the publish to "${topic}": ${PERMANENT_REASONS.get(code)} (reason code ${code})`,
+          { code: "JUNCTION_MQTT_REJECTED", cause: error, details: { topic, reasonCode: code } },
+        );
+      }
+      throw new ConnectionError(`${label}: publishing to "${topic}": ${mqttReason(error)}`, {
+        code: "JUNCTION_MQTT_CONNECTION",
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
