@@ -333,6 +333,98 @@ describe("soap calls without an engine", () => {
   });
 });
 
+describe("soap 1.2 and basic authentication", () => {
+  const WSDL12 = WSDL.replace(
+    'xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"',
+    'xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap12/"',
+  );
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((_request, response) => {
+    response.statusCode = 404;
+    response.end();
+  });
+  let url = "";
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stock`;
+    soap.listen(
+      server,
+      "/stock",
+      {
+        StockService: {
+          StockPort: {
+            GetStock: (args: any, _callback: unknown, _headers: unknown, request: any) => {
+              seen.push(request.headers);
+              return { sku: args.sku, quantity: 3, warehouse: "W2" };
+            },
+            ReserveStock: (args: any) => {
+              const value = args.sku === "BUSY" ? "soap:Receiver" : "soap:Sender";
+              throw {
+                Fault: { Code: { Value: value }, Reason: { Text: `refused ${args.sku}` }, statusCode: 500 },
+              };
+            },
+          },
+        },
+      },
+      WSDL12,
+    );
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test("a port bound with soap12 is called with SOAP 1.2 envelopes; Receiver faults retry, Sender faults do not", async () => {
+    const dir = tempDir({ "stock12.wsdl": WSDL12 });
+    const message = createMessage({
+      source: "t",
+      type: "t",
+      data: { orderId: "O-1", sku: "BUSY", quantity: 1 },
+    });
+    const get = new SoapCaller(
+      {
+        wsdl: "stock12.wsdl",
+        operation: "GetStock",
+        endpoint: url,
+        basicAuth: { username: "junction", password: "s3cret" },
+      },
+      fakeContext(dir),
+    );
+    assert.equal(get.target.soap12, true);
+    assert.deepEqual(await get.call(message, AbortSignal.timeout(5000)), {
+      sku: "BUSY",
+      quantity: 3,
+      warehouse: "W2",
+    });
+    assert.match(String(seen[0]["content-type"]), /^application\/soap\+xml/);
+    assert.equal(seen[0].authorization, `Basic ${Buffer.from("junction:s3cret").toString("base64")}`);
+    const reserve = new SoapCaller(
+      { wsdl: "stock12.wsdl", operation: "ReserveStock", endpoint: url },
+      fakeContext(dir),
+    );
+    await assert.rejects(
+      reserve.call(message, AbortSignal.timeout(5000)),
+      (error: unknown) =>
+        error instanceof ConnectionError &&
+        error.code === "JUNCTION_SOAP_SERVER_FAULT" &&
+        error.details?.faultcode === "soap:Receiver",
+    );
+    await assert.rejects(
+      reserve.call(
+        { ...message, data: { orderId: "O-2", sku: "NOPE", quantity: 1 } },
+        AbortSignal.timeout(5000),
+      ),
+      (error: unknown) =>
+        error instanceof DeliveryRejectedError &&
+        error.details?.faultcode === "soap:Sender" &&
+        error.details?.faultstring === "refused NOPE",
+    );
+    await get.close();
+    await reserve.close();
+  });
+});
+
 describe("soap error classification", () => {
   const call = { operation: "ReserveStock", endpoint: "http://svc/stock", timedOut: false, timeoutMs: 1000 };
   const fault = (body: unknown, status = 500) =>
