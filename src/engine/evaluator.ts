@@ -1,3 +1,5 @@
+import jsonata from "jsonata";
+import { MappingError } from "../api/errors.js";
 import { envelopeOf, type Message } from "../api/message.js";
 import type { ExpressionPool } from "./expression-pool.js";
 
@@ -10,13 +12,41 @@ const DATA_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * Everything else goes to the worker pool.
  */
 export class Evaluator {
+  readonly #inline = new Map<string, jsonata.Expression | null>();
+
   constructor(private readonly pool: ExpressionPool) {}
 
   async evaluate(expression: string, data: unknown, message: Message): Promise<unknown> {
     const trimmed = expression.trim();
     const direct = readPath(trimmed, data, message);
     if (direct.found) return direct.value;
+    const inline = this.#compiledInline(trimmed);
+    if (inline) {
+      try {
+        return normalise(await inline.evaluate(data, { message: envelopeOf(message) }));
+      } catch (error) {
+        const { message: text, position } = error as { message: string; position?: number };
+        throw new MappingError(
+          `expression failed${position !== undefined ? ` at position ${position}` : ""}: ${text}`,
+          {
+            code: "JUNCTION_EXPRESSION_FAILED",
+            cause: error,
+          },
+        );
+      }
+    }
     return this.pool.evaluate(trimmed, data, { message: envelopeOf(message) });
+  }
+
+  /** An expression that cannot run for ever is evaluated here; anything else goes to the workers. */
+  #compiledInline(expression: string): jsonata.Expression | null {
+    let compiled = this.#inline.get(expression);
+    if (compiled === undefined) {
+      compiled = terminates(expression) ? jsonata(expression) : null;
+      if (this.#inline.size > 5000) this.#inline.clear();
+      this.#inline.set(expression, compiled);
+    }
+    return compiled;
   }
 
   /** Render a `{{ expression }}` template to a string. */
@@ -61,6 +91,23 @@ function readPath(expression: string, data: unknown, message: Message): { found:
   }
   if (Array.isArray(node) && node.length === 1) return { found: false }; // singleton sequences
   return { found: true, value: node };
+}
+
+/**
+ * True when an expression is sure to terminate quickly on finite data: no lambdas (the only way to
+ * recurse), no ranges (`[1..1e7]`), no regular expressions (backtracking) and no access to the
+ * evaluator's internal hooks. Such expressions skip the worker round trip.
+ */
+export function terminates(expression: string): boolean {
+  if (/function|λ|\$__|\.\.|\$eval|\$match|\$replace|\$split|\$contains/.test(expression)) return false;
+  // A regular-expression literal starts with "/" where an operand is expected.
+  if (/(^|[([,:?;&=<>!+*%-]|\b(and|or|in)\b)\s*\//.test(expression)) return false;
+  return true;
+}
+
+/** JSONata sequences are arrays with extra flags; give plain JSON values back, as the workers do. */
+function normalise(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
 /** Words JSONata reads as operators or literals, never as field names. */

@@ -1,4 +1,4 @@
-import { describeError, type JunctionError, toJunctionError } from "../api/errors.js";
+import { describeError, type JunctionError, TimeoutError, toJunctionError } from "../api/errors.js";
 import type { Message } from "../api/message.js";
 import type { RoutedMessage, StepFunction, Target } from "../api/step.js";
 import type { Logger } from "../observe/logger.js";
@@ -72,6 +72,8 @@ export class RouteRunner {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #budget?: RetryBudget;
   readonly #abort = new AbortController();
+  /** Signals of the messages in flight, aborted together at shutdown. */
+  readonly #controllers = new Set<AbortController>();
   #stopping = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -193,7 +195,14 @@ export class RouteRunner {
     const started = performance.now();
     this.#budget?.record(delivery.attempts > 0);
     const { name } = this.#options;
-    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
+    // One controller per message, aborted by its own timer or by shutdown (AbortSignal.any is slow on Node 20).
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new TimeoutError(`message not done within ${this.#options.timeoutMs} ms`)),
+      this.#options.timeoutMs,
+    );
+    this.#controllers.add(controller);
+    const signal = controller.signal;
     const { tracing } = this.#options;
     const span = tracing?.start("process", name, delivery.message, {
       "junction.attempt": delivery.attempts + 1,
@@ -318,6 +327,8 @@ export class RouteRunner {
       spanError = error;
       await this.#fail(delivery, error, failedStep, performance.now() - started, journal);
     } finally {
+      clearTimeout(timer);
+      this.#controllers.delete(controller);
       for (const entry of dedupe.values()) entry.release();
       if (span) tracing?.end(span, spanError);
     }
@@ -449,6 +460,7 @@ export class RouteRunner {
     await Promise.race([drained, timer]);
     if (this.#inFlight.size > 0) {
       this.#abort.abort(new Error("engine shutting down"));
+      for (const controller of this.#controllers) controller.abort(this.#abort.signal.reason);
       await Promise.allSettled([...this.#inFlight]);
     }
     this.#unsubscribe?.();

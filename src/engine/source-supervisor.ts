@@ -15,7 +15,7 @@ export class SourceSupervisor {
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #restarting: Promise<void> | undefined;
-  #state: "idle" | "running" | "reconnecting" = "idle";
+  #state: "idle" | "running" | "reconnecting" | "failed" = "idle";
 
   constructor(
     private readonly source: Source,
@@ -61,7 +61,11 @@ export class SourceSupervisor {
     );
     this.#timer = setTimeout(() => {
       if (this.#stopped) return;
-      void this.start();
+      this.start().catch((failure) => {
+        // A configuration problem found on a later start will not go away by retrying.
+        this.#state = "failed";
+        this.logger.error({ err: failure }, `source stopped: ${(failure as Error)?.message ?? failure}`);
+      });
     }, delay);
   }
 

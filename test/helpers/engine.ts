@@ -51,7 +51,13 @@ ${options.engine ?? ""}
   const { model, issues } = parseYaml(text, file, builtinRegistry(), { ...process.env, ...options.env });
   if (!model) throw new Error(`invalid test config:\n${issues.map(formatIssue).join("\n")}`);
   const engine = new Engine({ model, registry: builtinRegistry(), logger: silentLogger() });
-  const info = await engine.start();
+  let info: Awaited<ReturnType<Engine["start"]>>;
+  try {
+    info = await engine.start();
+  } catch (error) {
+    await engine.stop().catch(() => {});
+    throw error;
+  }
   const admin = await startAdminServer(engine);
   return {
     engine,

@@ -119,12 +119,22 @@ export class HttpCaller {
       headers["content-type"] = "application/json";
       body = JSON.stringify(message.data ?? null);
     }
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
     let response: Awaited<ReturnType<Pool["request"]>>;
+    let text: string;
+    // One controller per call: the route's signal or this call's timer aborts it.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const forward = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", forward, { once: true });
     try {
-      response = await pool.request({ method, path, headers, body, signal: timeout });
+      response = await pool.request({ method, path, headers, body, signal: controller.signal });
+      text = await response.body.text();
     } catch (error) {
-      if (timeout.aborted && !signal.aborted) {
+      if (timedOut) {
         throw new TimeoutError(`${method} ${path} timed out after ${this.#timeoutMs} ms`, {
           code: "JUNCTION_HTTP_TIMEOUT",
           cause: error,
@@ -137,8 +147,10 @@ export class HttpCaller {
         });
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", forward);
     }
-    const text = await response.body.text();
     const status = response.statusCode;
     if (status >= 200 && status < 300) {
       const type = String(response.headers["content-type"] ?? "");

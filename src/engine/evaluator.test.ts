@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createMessage } from "../api/message.js";
+import { Evaluator, terminates } from "./evaluator.js";
+import { ExpressionPool } from "./expression-pool.js";
+
+test("expressions that cannot loop run inline; lambdas, ranges and regexes go to the workers", () => {
+  for (const safe of [
+    '{ "a": b, "total": $sum(items.(qty * price)) }',
+    "price / 100",
+    "a.b[c > 1].d",
+    '$uppercase(name) & " " & $string(n)',
+  ]) {
+    assert.equal(terminates(safe), true, safe);
+  }
+  for (const unsafe of [
+    "($f := function($x){ $f($x + 1) }; $f(1))",
+    "[1..10000000]",
+    "$match(s, /(a+)+$/)",
+    "$__evaluate_entry",
+    "x ~> /abc/",
+  ]) {
+    assert.equal(terminates(unsafe), false, unsafe);
+  }
+});
+
+test("inline and worker evaluation give the same results, errors name the position", async () => {
+  const pool = new ExpressionPool({ workers: 1, timeoutMs: 500 });
+  const evaluator = new Evaluator(pool);
+  const message = createMessage({ source: "s", type: "t", data: null });
+  const data = {
+    items: [
+      { qty: 2, price: 1.5 },
+      { qty: 1, price: 3 },
+    ],
+    name: "ada",
+  };
+  const inline = await evaluator.evaluate(
+    '{ "total": $sum(items.(qty * price)), "who": $uppercase(name), "id": $message.id }',
+    data,
+    message,
+  );
+  const viaWorker = await pool.evaluate(
+    '{ "total": $sum(items.(qty * price)), "who": $uppercase(name), "id": $message.id }',
+    data,
+    { message },
+  );
+  assert.deepEqual(inline, { total: 6, who: "ADA", id: message.id });
+  assert.deepEqual(viaWorker, inline);
+  await assert.rejects(evaluator.evaluate("$number(name)", data, message), /expression failed/);
+  await assert.rejects(
+    evaluator.evaluate("($f := function($x){ $f($x + 1) }; $f(1))", data, message),
+    /budget/,
+  );
+  await pool.close();
+});
