@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { registerDlqCommands } from "./dlq.js";
+import { registerMapCommand } from "./map.js";
 import { runCommand } from "./run.js";
 import { registerTraceCommand } from "./trace.js";
 import { validateCommand } from "./validate.js";
@@ -47,5 +48,6 @@ program
 
 registerDlqCommands(program, configOption);
 registerTraceCommand(program, configOption);
+registerMapCommand(program, configOption);
 
 await program.parseAsync(process.argv);
