@@ -1,0 +1,142 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
+import type { ComponentContext, Sink } from "../../api/component.js";
+import { ConnectionError, DeliveryRejectedError, type JunctionError } from "../../api/errors.js";
+import type { Message } from "../../api/message.js";
+import { parseDuration } from "../../config/schema-types.js";
+import { ENVELOPE_HEADERS, encodePayload, envelopeHeaders, safeHeader } from "./codec.js";
+import type { NatsSinkConfig } from "./config.js";
+import { abortable, type NatsConnectionInstance, natsError } from "./connection.js";
+
+const SUBJECT = /^[^\s*>]+$/;
+
+/** Render a `{{ }}` template only when it has expressions. */
+export async function renderTemplate(
+  context: Pick<ComponentContext, "render">,
+  template: string,
+  message: Message,
+): Promise<string> {
+  return template.includes("{{") ? context.render(template, message.data, message) : template;
+}
+
+/** Headers for an outgoing NATS message: user headers, then the envelope, then configured extras. */
+export async function buildHeaders(
+  message: Message,
+  extra: Record<string, string> | undefined,
+  context: Pick<ComponentContext, "render">,
+  contentType: string,
+) {
+  const h = natsHeaders();
+  const set = (name: string, value: string) => {
+    const safe = safeHeader(name, value);
+    if (safe) h.set(safe[0], safe[1]);
+  };
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (ENVELOPE_HEADERS.has(lower) || lower.startsWith("nats-")) continue;
+    set(lower, String(value));
+  }
+  for (const [name, value] of Object.entries(envelopeHeaders(message))) set(name, value);
+  set("content-type", contentType);
+  for (const [name, template] of Object.entries(extra ?? {})) {
+    set(name.toLowerCase(), await renderTemplate(context, template, message));
+  }
+  return h;
+}
+
+export async function subjectFor(
+  template: string,
+  context: Pick<ComponentContext, "render">,
+  message: Message,
+): Promise<string> {
+  const subject = await renderTemplate(context, template, message);
+  if (!SUBJECT.test(subject) || subject.startsWith(".") || subject.endsWith(".") || subject.includes("..")) {
+    throw new DeliveryRejectedError(`"${subject}" is not a subject one can publish to`, {
+      code: "JUNCTION_NATS_INVALID_SUBJECT",
+      details: { template },
+    });
+  }
+  return subject;
+}
+
+/**
+ * Publishes each message to JetStream and resolves only on the stream's PubAck. The message id
+ * is sent as `Nats-Msg-Id`, so a retried publish within the stream's duplicate window is stored
+ * once. No stream for the subject is permanent; no answer in time is retryable.
+ */
+export class JetStreamSink implements Sink {
+  readonly #timeoutMs: number;
+
+  constructor(
+    private readonly config: NatsSinkConfig,
+    private readonly connection: NatsConnectionInstance,
+    private readonly context: ComponentContext,
+  ) {
+    this.#timeoutMs = parseDuration(config.timeout ?? "5s");
+  }
+
+  async write(message: Message, signal: AbortSignal): Promise<void> {
+    const subject = await subjectFor(this.config.subject, this.context, message);
+    const payload = encodePayload(message);
+    const headers = await buildHeaders(message, this.config.headers, this.context, payload.contentType);
+    const { nc, js } = await this.connection.jetstream();
+    try {
+      const ack = await abortable(
+        js.publish(subject, payload.bytes, {
+          msgID: this.config.msgId
+            ? await renderTemplate(this.context, this.config.msgId, message)
+            : message.id,
+          headers,
+          timeout: this.#timeoutMs,
+          ...(this.config.stream ? { expect: { streamName: this.config.stream } } : {}),
+        }),
+        signal,
+      );
+      if (ack.duplicate) {
+        this.context.logger.debug({ id: message.id, stream: ack.stream, seq: ack.seq }, "already stored");
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        // Stored or not, a retry is safe: the stream drops a repeated Nats-Msg-Id.
+        throw new ConnectionError(`publish to ${subject} was interrupted`, {
+          cause: error,
+          code: "JUNCTION_NATS_INTERRUPTED",
+        });
+      }
+      // The client reports a publish nobody answered as "JetStream not enabled".
+      if ((error as Error)?.name === "JetStreamNotEnabled") throw await this.#noStream(nc, subject, error);
+      throw natsError(error, `publish to ${subject}`);
+    }
+  }
+
+  /**
+   * Nobody answered the publish: either no stream stores this subject (a configuration problem,
+   * permanent) or JetStream is not reachable right now (retryable). Ask the server which.
+   */
+  async #noStream(
+    nc: Awaited<ReturnType<NatsConnectionInstance["shared"]>>,
+    subject: string,
+    cause: unknown,
+  ): Promise<JunctionError> {
+    try {
+      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      await jsm.streams.find(subject);
+    } catch (error) {
+      if ((error as { name?: string })?.name === "StreamNotFoundError") {
+        return new DeliveryRejectedError(`no JetStream stream stores subject "${subject}"`, {
+          cause,
+          code: "JUNCTION_NATS_NO_STREAM",
+          details: { subject },
+        });
+      }
+      return new ConnectionError(`JetStream is not available for ${subject}`, {
+        cause: error,
+        code: "JUNCTION_NATS_UNAVAILABLE",
+      });
+    }
+    return new ConnectionError(`the stream storing ${subject} did not answer`, {
+      cause,
+      code: "JUNCTION_NATS_UNAVAILABLE",
+    });
+  }
+}
