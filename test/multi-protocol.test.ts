@@ -155,7 +155,7 @@ test("examples/multi-protocol: MQTT and PostgreSQL orders, priced over gRPC, rea
     assert.equal(kioskMessage.routingKey, "order.kiosk");
     assert.deepEqual(quoted.sort(), ["E-1", "E-2", "K-1001"]);
     const last = await jsm.streams.getMessage(stream, { last_by_subj: `${subject}.kiosk` });
-    assert.equal(JSON.parse(last.string()).orderId, "K-1001");
+    assert.equal(JSON.parse(last!.string()).orderId, "K-1001");
   } finally {
     await engine.stop();
     await consumer?.close();
