@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { eventually, startEngine } from "../../test/helpers/engine.js";
 import { Receiver } from "../../test/helpers/receiver.js";
+import { serviceTest } from "../../test/helpers/services.js";
 
 interface OtlpSpan {
   traceId: string;
@@ -100,6 +101,81 @@ routes:
   assert.equal(attribute(send, "messaging.operation.type"), "send");
   assert.equal(attribute(process2, "messaging.destination.name"), "deliver");
   assert.equal(attribute(receive, "messaging.system"), "junction");
+  otlp.close();
+  await warehouse.close();
+});
+
+test("the trace crosses RabbitMQ too: webhook → channel → AMQP → AMQP source → HTTP sink is one trace", {
+  ...(await serviceTest("rabbitmq")),
+  timeout: 60_000,
+}, async () => {
+  const otlp = await otlpReceiver();
+  const warehouse = await new Receiver().start();
+  const queue = `junction.trace.${Date.now().toString(36)}`;
+  const running = await startEngine(
+    `
+connections:
+  rabbit: { amqp: { url: "amqp://guest:guest@127.0.0.1:5672", topology: { queues: [ { name: "${queue}", durable: false } ] } } }
+channels:
+  orders: { queue: {} }
+routes:
+  intake:
+    from: { webhook: { path: /orders } }
+    to: [ { channel: orders } ]
+  to-broker:
+    from: { channel: orders }
+    to: [ { amqp: { connection: rabbit, routingKey: "${queue}" } } ]
+  from-broker:
+    from: { amqp: { connection: rabbit, queue: "${queue}" } }
+    to: [ { http: { url: "${warehouse.url}/shipments" } } ]
+`,
+    { engine: `  tracing: { otlp: { endpoint: "${otlp.url}" } }` },
+  );
+  const traceId = "0af7651916cd43dd8448eb211c80319c";
+  try {
+    const response = await fetch(`${running.url}/orders`, {
+      method: "POST",
+      body: JSON.stringify({ orderId: 2 }),
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+    });
+    assert.equal(response.status, 202);
+    const delivered = await eventually(() => warehouse.requests[0], 15_000, "delivery through RabbitMQ");
+    assert.equal(
+      String(delivered.headers.traceparent).split("-")[1],
+      traceId,
+      "the sink is in the client's trace",
+    );
+  } finally {
+    await running.stop();
+  }
+  const names = await eventually(
+    () => {
+      const inTrace = otlp.spans.filter((span) => span.traceId === traceId).map((span) => span.name);
+      return inTrace.includes("send to[0]:http") && inTrace.includes("receive from-broker")
+        ? inTrace
+        : undefined;
+    },
+    5000,
+    "spans of every hop in one trace",
+  );
+  for (const name of [
+    "receive intake",
+    "process to-broker",
+    "send to[0]:amqp",
+    "receive from-broker",
+    "process from-broker",
+    "send to[0]:http",
+  ]) {
+    assert.ok(names.includes(name), `${name} in the trace: ${names.join(", ")}`);
+  }
+  const byName = new Map(
+    otlp.spans.filter((span) => span.traceId === traceId).map((span) => [span.name, span]),
+  );
+  assert.equal(
+    byName.get("receive from-broker")!.parentSpanId,
+    byName.get("send to[0]:amqp")!.spanId,
+    "the broker hop links send to receive",
+  );
   otlp.close();
   await warehouse.close();
 });

@@ -28,7 +28,7 @@ export const SERVICES = {
 
 export type ServiceName = keyof typeof SERVICES;
 
-export function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+export function reachable(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const done = (ok: boolean) => {
