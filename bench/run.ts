@@ -21,9 +21,10 @@ import { median, ratio, round } from "./lib/stats.js";
 import { table } from "./lib/table.js";
 import { durableIngest } from "./scenarios/durable-ingest.js";
 import { endToEnd } from "./scenarios/end-to-end.js";
+import { endToEndNoJournal } from "./scenarios/end-to-end-no-journal.js";
 import type { Scenario } from "./scenarios/scenario.js";
 
-const ALL: Scenario[] = [endToEnd, durableIngest];
+const ALL: Scenario[] = [endToEnd, endToEndNoJournal, durableIngest];
 
 function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -31,6 +31,8 @@ export interface ScenarioConfig {
   connections?: Record<string, unknown>;
   channels?: Record<string, unknown>;
   routes: Record<string, unknown>;
+  /** Engine settings merged under the bench's own (store, listeners). */
+  engine?: Record<string, unknown>;
 }
 
 export function writeConfig(
@@ -41,6 +43,7 @@ export function writeConfig(
   const config = {
     ...scenario,
     engine: {
+      ...scenario.engine,
       store: { sqlite: { path: join(dir, "store.db") } },
       http: { listen: `127.0.0.1:${ports.http}` },
       admin: { listen: `127.0.0.1:${ports.admin}` },

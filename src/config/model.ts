@@ -94,7 +94,7 @@ export interface EngineModel {
   store: { sqlite: { path: string; durability: "process" | "os" } };
   http: { listen: string };
   admin: { listen: string; token?: string };
-  journal: { retention: string };
+  journal: { retention: string; enabled: boolean };
   expressions: { timeout: string; workers: number };
   shutdown: { timeout: string };
   alerts: { interval: string };
@@ -147,7 +147,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
         listen: engine.admin?.listen ?? "127.0.0.1:4195",
         ...(engine.admin?.token ? { token: engine.admin.token } : {}),
       },
-      journal: { retention: engine.journal?.retention ?? "7d" },
+      journal: { retention: engine.journal?.retention ?? "7d", enabled: engine.journal?.enabled ?? true },
       expressions: {
         timeout: engine.expressions?.timeout ?? "1s",
         workers: engine.expressions?.workers ?? 1,

@@ -424,7 +424,16 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
       ),
       journal: Type.Optional(
         Type.Object(
-          { retention: Type.Optional(Duration({ description: "How long hops are kept.", default: "7d" })) },
+          {
+            retention: Type.Optional(Duration({ description: "How long hops are kept.", default: "7d" })),
+            enabled: Type.Optional(
+              Type.Boolean({
+                default: true,
+                description:
+                  "false stores no hops (no `junction trace`); metrics and alerts still count them. Its cost is measured by `npm run bench`.",
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
       ),

@@ -112,7 +112,11 @@ export class Engine {
         : undefined,
     );
     this.redactor = new Redactor(collectSecrets(options.model, options.registry));
-    this.store = observedStore(store, [this.metrics, this.activity], (batch) => this.redactor.batch(batch));
+    const keepJournal = options.model.engine.journal.enabled;
+    this.store = observedStore(store, [this.metrics, this.activity], (batch) => {
+      const redacted = this.redactor.batch(batch);
+      return keepJournal || !redacted.journal ? redacted : { ...redacted, journal: [] };
+    });
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
       timeoutMs: parseDuration(options.model.engine.expressions.timeout),

@@ -223,7 +223,7 @@ export function observedStore(
         return async (given: CommitBatch) => {
           const batch = transform(given);
           const result = await target.commit(batch);
-          if (!result.duplicateOf) for (const observer of observers) observer.observe(batch);
+          if (!result.duplicateOf) for (const observer of observers) observer.observe(given);
           return result;
         };
       }
