@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { freePort, REPO } from "./helpers/process.js";
 
 test("the quickstart runs: 5 orders reach the warehouse and the CSV export, the malformed one is a dead letter", {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   const [http, admin, warehouse] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [join(REPO, "examples/quickstart/start.mjs"), "--once"], {

@@ -5,7 +5,7 @@ import { runJunction } from "../../test/helpers/process.js";
 import { Receiver } from "../../test/helpers/receiver.js";
 
 test("junction trace follows a message through routes, channels and splits, by message or correlation id", {
-  timeout: 30_000,
+  timeout: 120_000,
 }, async () => {
   const erp = await new Receiver().start();
   const running = await startEngine(`

@@ -74,7 +74,7 @@ alerts:
       .filter((notice) => notice.alert === alert)
       .map((notice) => notice.state);
 
-  test("every rule kind fires, then resolves once the condition clears", { timeout: 60_000 }, async () => {
+  test("every rule kind fires, then resolves once the condition clears", { timeout: 180_000 }, async () => {
     await post("/rejects", { n: 1 });
     await post("/rejects", { n: 2 });
     for (let index = 0; index < 4; index++) await post("/backlog", { index });

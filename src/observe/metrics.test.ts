@@ -90,7 +90,7 @@ routes:
     assert.equal(result.stdout.trim() + result.stderr.trim(), "");
   });
 
-  test("a real Prometheus server scrapes Junction", { ...needs(PROMETHEUS), timeout: 60_000 }, async () => {
+  test("a real Prometheus server scrapes Junction", { ...needs(PROMETHEUS), timeout: 180_000 }, async () => {
     const dir = tempDir();
     const port = await freePort();
     const admin = new URL(running.adminUrl);

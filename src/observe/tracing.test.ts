@@ -39,7 +39,7 @@ async function otlpReceiver() {
 }
 
 test("one trace runs from the incoming request through a channel to the HTTP sink, exported over OTLP", {
-  timeout: 30_000,
+  timeout: 120_000,
 }, async () => {
   const otlp = await otlpReceiver();
   const warehouse = await new Receiver().start();
@@ -107,7 +107,7 @@ routes:
 
 test("the trace crosses RabbitMQ too: webhook → channel → AMQP → AMQP source → HTTP sink is one trace", {
   ...(await serviceTest("rabbitmq")),
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   const otlp = await otlpReceiver();
   const warehouse = await new Receiver().start();

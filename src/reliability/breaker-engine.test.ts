@@ -4,7 +4,7 @@ import { eventually, startEngine, tempDir } from "../../test/helpers/engine.js";
 import { Receiver } from "../../test/helpers/receiver.js";
 
 test("routes writing to one connection share its breaker: open stops claiming, the state survives a restart, recovery delivers everything", {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   const crm = await new Receiver().start();
   let down = true;

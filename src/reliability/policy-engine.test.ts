@@ -4,7 +4,7 @@ import { eventually, startEngine } from "../../test/helpers/engine.js";
 import { Receiver } from "../../test/helpers/receiver.js";
 
 test("maxElapsed ends retries in time; retryOn retries a 409; deadLetterOn stops a 503 at once", {
-  timeout: 30_000,
+  timeout: 120_000,
 }, async () => {
   const api = await new Receiver().start();
   let conflicts = 2;

@@ -4,7 +4,7 @@ import { eventually, startEngine } from "../../test/helpers/engine.js";
 import { Receiver } from "../../test/helpers/receiver.js";
 
 test("dedupe: a repeated key is acknowledged as a duplicate, concurrent repeats give one effect, a failed first try is not a duplicate", {
-  timeout: 30_000,
+  timeout: 120_000,
 }, async () => {
   const erp = await new Receiver().start();
   let failFirst = true;

@@ -7,7 +7,7 @@ import { exited, freePort, spawnJunction, waitReady } from "../helpers/process.j
 import { Receiver } from "../helpers/receiver.js";
 
 test("SIGTERM stops intake, drains in-flight work, exits 0; a restart delivers the rest", {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   const receiver = await new Receiver().start();
   receiver.delayMs = 100; // a slow downstream: work is in flight when the signal lands

@@ -15,7 +15,7 @@ const CANARIES = {
 };
 
 test("configured secrets never appear in logs, dead letters, the journal or admin API answers", {
-  timeout: 60_000,
+  timeout: 180_000,
 }, async () => {
   // A careless ERP that echoes the request's headers in its error answers.
   const erp = await new Receiver().start();
