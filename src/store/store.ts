@@ -120,6 +120,7 @@ export interface CommitResult {
 }
 
 export interface Delivery {
+  /** The lease handle: acks, nacks and dead letters name it; a stale one (lease expired, re-leased) matches nothing. */
   deliveryId: number;
   subscription: string;
   message: Message;

@@ -50,6 +50,8 @@ interface ModelDelivery {
   /** Bumped when a dead-lettered message is replayed: a new delivery of the same message. */
   generation: number;
   leased: boolean;
+  /** The claim that holds the current lease: only that claim's token may ack, nack or give it up. */
+  lease: number;
   /** Leased with a lease that has run out: claimable again, still counted as leased. */
   expired: boolean;
   attempts: number;
@@ -85,6 +87,15 @@ class Model {
 
   find(messageId: string, generation: number): ModelDelivery | undefined {
     return this.deliveries.find((d) => d.messageId === messageId && d.generation === generation);
+  }
+
+  /**
+   * The delivery a token may still act on: a token from a claim whose lease expired and was taken
+   * over by a later claim is stale, and the store ignores what it does (a lease handle).
+   */
+  current(token: Token): ModelDelivery | undefined {
+    const delivery = this.find(token.messageId, token.generation);
+    return delivery?.lease === token.claim ? delivery : undefined;
   }
 
   /** What a claim of up to `max` must return, oldest first. */
@@ -191,6 +202,7 @@ class Append implements Command {
         label,
         key: this.key,
         generation: 0,
+        lease: -1,
         leased: false,
         expired: false,
         attempts: 0,
@@ -234,6 +246,7 @@ class Claim implements Command {
       assert.equal(delivery.history.length, modelDelivery.attempts, "one history entry per failed attempt");
       if (modelDelivery.leased) model.stats.reclaimedExpired++;
       modelDelivery.leased = true;
+      modelDelivery.lease = claim;
       modelDelivery.expired = this.short;
       if (!model.options.zombies) {
         // The worker that held the expired lease is gone.
@@ -282,7 +295,7 @@ class Ack extends TokenCommand {
     this.note(this.describe(model));
     await real.store.commit({ acks: [token.delivery.deliveryId] });
     model.removeToken(token);
-    const delivery = model.find(token.messageId, token.generation);
+    const delivery = model.current(token);
     if (delivery) {
       model.deliveries.splice(model.deliveries.indexOf(delivery), 1);
       model.acked.add(delivery.messageId);
@@ -299,7 +312,7 @@ class Nack extends TokenCommand {
       nacks: [{ deliveryId: token.delivery.deliveryId, delayMs: 0, progress: [], attempt: attempt() }],
     });
     model.removeToken(token);
-    const delivery = model.find(token.messageId, token.generation);
+    const delivery = model.current(token);
     if (delivery) {
       delivery.leased = false;
       delivery.expired = false;
@@ -315,7 +328,7 @@ class Release extends TokenCommand {
     this.note(this.describe(model));
     await real.store.release([token.delivery.deliveryId]);
     model.removeToken(token);
-    const delivery = model.find(token.messageId, token.generation);
+    const delivery = model.current(token);
     if (delivery?.leased) {
       delivery.leased = false;
       delivery.expired = false;
@@ -325,13 +338,6 @@ class Release extends TokenCommand {
 }
 
 class DeadLetter extends TokenCommand {
-  override check(model: Readonly<Model>): boolean {
-    return model.tokens.some((token) => (model as Model).find(token.messageId, token.generation));
-  }
-  override token(model: Model): Token {
-    const live = model.tokens.filter((token) => model.find(token.messageId, token.generation));
-    return live[this.pick % live.length];
-  }
   async run(model: Model, real: Real): Promise<void> {
     const token = this.token(model);
     this.note(this.describe(model));
@@ -349,10 +355,13 @@ class DeadLetter extends TokenCommand {
       ],
     });
     model.removeToken(token);
-    const modelDelivery = model.find(token.messageId, token.generation)!;
-    model.deliveries.splice(model.deliveries.indexOf(modelDelivery), 1);
-    model.openDeadLetters.set(token.messageId, delivery.history.length + 1);
-    model.stats.deadLettered++;
+    // A stale token (its lease was taken over) gives up nothing: the store ignores it.
+    const modelDelivery = model.current(token);
+    if (modelDelivery) {
+      model.deliveries.splice(model.deliveries.indexOf(modelDelivery), 1);
+      model.openDeadLetters.set(token.messageId, delivery.history.length + 1);
+      model.stats.deadLettered++;
+    }
     await checkInvariants(model, real);
   }
 }
@@ -385,6 +394,7 @@ class Replay implements Command {
         label: model.appended.get(messageId)!,
         key: null,
         generation,
+        lease: -1,
         leased: false,
         expired: false,
         attempts: 0,

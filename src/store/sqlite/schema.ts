@@ -98,4 +98,10 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX dedupe_keys_age ON dedupe_keys (scope, seen_at);
   `,
+  `
+  -- A claim hands out a lease handle, never reused: a worker whose lease expired and was taken
+  -- over holds a stale handle, and its ack, nack or dead letter then touches nothing.
+  ALTER TABLE deliveries ADD COLUMN handle INTEGER;
+  CREATE INDEX deliveries_handle ON deliveries (handle) WHERE handle IS NOT NULL;
+  `,
 ];

@@ -108,7 +108,14 @@ describe("sqlite store", () => {
     assert.equal((await store.claim("q", 1, 50)).length, 0);
     await new Promise((resolve) => setTimeout(resolve, 80));
     const [again] = await store.claim("q", 1, 10_000);
-    assert.equal(again.deliveryId, leased.deliveryId, "redelivered after the lease expired");
+    assert.equal(again.message.id, leased.message.id, "redelivered after the lease expired");
+    assert.notEqual(again.deliveryId, leased.deliveryId, "under a new lease handle");
+    await store.commit({ acks: [leased.deliveryId] });
+    assert.equal(
+      (await store.stats()).find((s) => s.subscription === "q")?.inFlight,
+      1,
+      "the stale ack touched nothing",
+    );
     await store.commit({
       nacks: [
         {

@@ -47,6 +47,8 @@ export class SqliteStore implements Store {
   readonly #depth = new Map<string, number>();
   readonly #listeners = new Set<(subscription: string) => void>();
   #pending: PendingCommit[] = [];
+  /** Next lease handle; starts from the clock so handles from before a restart are never reused. */
+  #nextHandle = 1;
   #flushScheduled = false;
   #closed = false;
   readonly #statements: ReturnType<SqliteStore["prepare"]>;
@@ -80,7 +82,13 @@ export class SqliteStore implements Store {
 
   /** One process owns the embedded store, so every lease left in it belongs to a process that died. */
   #recoverLeases(): void {
-    this.#db.prepare("UPDATE deliveries SET leased = 0, visible_at = ? WHERE leased = 1").run(Date.now());
+    this.#db
+      .prepare("UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ? WHERE leased = 1")
+      .run(Date.now());
+    // Handles only grow: a stale one from before the restart never matches a new lease.
+    this.#nextHandle =
+      ((this.#db.prepare("SELECT max(handle) AS h FROM deliveries").get() as Row).h ?? 0) + 1;
+    this.#nextHandle = Math.max(this.#nextHandle, Date.now());
   }
 
   #loadCatalog(): void {
@@ -106,16 +114,15 @@ export class SqliteStore implements Store {
       insertDelivery: db.prepare(
         "INSERT INTO deliveries (subscription, seq, pkey, visible_at) VALUES (?, ?, ?, ?)",
       ),
-      selectDelivery: db.prepare("SELECT seq, subscription FROM deliveries WHERE id = ?"),
+      selectDelivery: db.prepare("SELECT id, seq, subscription, history FROM deliveries WHERE handle = ?"),
       deleteDelivery: db.prepare("DELETE FROM deliveries WHERE id = ?"),
       decrementPending: db.prepare(
         "UPDATE messages SET pending = pending - 1 WHERE seq = ? RETURNING pending, channel",
       ),
       deleteMessage: db.prepare("DELETE FROM messages WHERE seq = ?"),
       nack: db.prepare(
-        "UPDATE deliveries SET leased = 0, visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
+        "UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
       ),
-      selectHistory: db.prepare("SELECT history FROM deliveries WHERE id = ?"),
       claimCandidates: db.prepare(`
         SELECT d.id, d.seq, d.attempts, d.progress, d.history, d.leased, m.body
         FROM deliveries d JOIN messages m ON m.seq = d.seq
@@ -123,8 +130,8 @@ export class SqliteStore implements Store {
           AND (d.pkey IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
         ORDER BY d.id LIMIT ?`),
-      lease: db.prepare("UPDATE deliveries SET leased = 1, visible_at = ? WHERE id = ?"),
-      release: db.prepare("UPDATE deliveries SET leased = 0, visible_at = ? WHERE id = ? AND leased = 1"),
+      lease: db.prepare("UPDATE deliveries SET leased = 1, visible_at = ?, handle = ? WHERE id = ?"),
+      release: db.prepare("UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ? WHERE id = ?"),
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -236,16 +243,17 @@ export class SqliteStore implements Store {
     }
     for (const deliveryId of batch.acks ?? []) this.#finishDelivery(deliveryId);
     for (const nack of batch.nacks ?? []) {
-      const row = s.selectHistory.get(nack.deliveryId) as Row | undefined;
-      if (!row) continue;
+      const row = s.selectDelivery.get(nack.deliveryId) as Row | undefined;
+      if (!row) continue; // a stale handle: the lease expired and another worker holds it
       const history = row.history ? JSON.parse(row.history) : [];
       history.push(nack.attempt);
-      s.nack.run(now + nack.delayMs, JSON.stringify(nack.progress), JSON.stringify(history), nack.deliveryId);
-      const subscription = (s.selectDelivery.get(nack.deliveryId) as Row).subscription;
-      this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
-      touched.add(subscription);
+      s.nack.run(now + nack.delayMs, JSON.stringify(nack.progress), JSON.stringify(history), row.id);
+      this.#depth.set(row.subscription, (this.#depth.get(row.subscription) ?? 0) + 1);
+      touched.add(row.subscription);
     }
     for (const letter of batch.deadLetters ?? []) {
+      // From a worker whose lease expired and was taken over: the message is not its to give up.
+      if (letter.deliveryId !== undefined && !s.selectDelivery.get(letter.deliveryId)) continue;
       s.insertDeadLetter.run(
         newMessageId(),
         letter.message.id,
@@ -278,11 +286,11 @@ export class SqliteStore implements Store {
   }
 
   /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
-  #finishDelivery(deliveryId: number): void {
+  #finishDelivery(handle: number): void {
     const s = this.#statements;
-    const delivery = s.selectDelivery.get(deliveryId) as Row | undefined;
-    if (!delivery) return; // already finished (a duplicate ack after a lease expired)
-    s.deleteDelivery.run(deliveryId);
+    const delivery = s.selectDelivery.get(handle) as Row | undefined;
+    if (!delivery) return; // a stale handle: finished already, or re-leased to another worker
+    s.deleteDelivery.run(delivery.id);
     const message = s.decrementPending.get(delivery.seq) as Row | undefined;
     if (message && message.pending <= 0 && (this.#channels.get(message.channel)?.retentionMs ?? 0) === 0) {
       s.deleteMessage.run(delivery.seq);
@@ -295,11 +303,16 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.#db.transaction(() => {
       const rows = s.claimCandidates.all(subscription, now, max) as Row[];
-      for (const row of rows) s.lease.run(now + leaseMs, row.id);
-      if (rows.length > 0)
-        this.#depth.set(subscription, (this.#depth.get(subscription) ?? rows.length) - rows.length);
-      return rows.map((row) => ({
-        deliveryId: row.id,
+      const handles = rows.map((row) => {
+        const handle = this.#nextHandle++;
+        s.lease.run(now + leaseMs, handle, row.id);
+        return handle;
+      });
+      // A row whose lease expired was counted out of the depth when it was first claimed.
+      const fresh = rows.filter((row) => row.leased === 0).length;
+      if (fresh > 0) this.#depth.set(subscription, (this.#depth.get(subscription) ?? fresh) - fresh);
+      return rows.map((row, index) => ({
+        deliveryId: handles[index],
         subscription,
         message: JSON.parse(row.body),
         attempts: row.attempts,
@@ -312,12 +325,11 @@ export class SqliteStore implements Store {
   async release(deliveryIds: number[]): Promise<void> {
     const now = Date.now();
     this.#db.transaction(() => {
-      for (const id of deliveryIds) {
-        const changed = this.#statements.release.run(now, id).changes;
-        if (changed > 0) {
-          const subscription = (this.#statements.selectDelivery.get(id) as Row).subscription;
-          this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
-        }
+      for (const handle of deliveryIds) {
+        const row = this.#statements.selectDelivery.get(handle) as Row | undefined;
+        if (!row) continue;
+        this.#statements.release.run(now, row.id);
+        this.#depth.set(row.subscription, (this.#depth.get(row.subscription) ?? 0) + 1);
       }
     })();
   }
