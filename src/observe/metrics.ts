@@ -148,6 +148,14 @@ export class Metrics {
         g.set(snap.storeBytes);
       },
     );
+    gauge(
+      "junction_journal_hops",
+      "Hops kept in the journal (until journal retention removes them).",
+      [],
+      (g, snap) => {
+        g.set(snap.journalRows);
+      },
+    );
   }
 
   /** Count what a committed batch's journal says happened. */
@@ -188,6 +196,7 @@ interface StoreSnapshot {
   deadLetters: Record<string, number>;
   breakers: { key: string; state: string }[];
   storeBytes: number;
+  journalRows: number;
 }
 
 async function takeSnapshot(
@@ -200,6 +209,7 @@ async function takeSnapshot(
     deadLetters: await store.deadLetterDepth(),
     breakers: breakers(),
     storeBytes: storePath ? fileSize(storePath) + fileSize(`${storePath}-wal`) : 0,
+    journalRows: store.journalRows(),
   };
 }
 

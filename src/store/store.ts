@@ -167,6 +167,8 @@ export interface Store {
   idempotencyValue(scope: string, key: string): string | undefined;
   deadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
   deadLetter(id: string): Promise<DeadLetter | undefined>;
+  /** Hops kept in the journal (approximate: ids are dense). */
+  journalRows(): number;
   /** Open dead letters per route: the dead-letter depth. */
   deadLetterDepth(): Promise<Record<string, number>>;
   /** Change an open dead letter's data or headers; the old value goes to the audit trail. */

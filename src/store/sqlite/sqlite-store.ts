@@ -409,6 +409,11 @@ export class SqliteStore implements Store {
     return rows.map(toDeadLetter);
   }
 
+  journalRows(): number {
+    const row = this.#db.prepare("SELECT max(id) - min(id) + 1 AS n FROM journal").get() as Row;
+    return row.n ?? 0;
+  }
+
   async deadLetterDepth(): Promise<Record<string, number>> {
     const rows = this.#db
       .prepare("SELECT route, count(*) AS n FROM dead_letters WHERE status = 'open' GROUP BY route")
