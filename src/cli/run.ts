@@ -14,8 +14,10 @@ export async function runCommand(options: { config?: string }): Promise<number> 
     return 2;
   }
   const registry = builtinRegistry();
-  const logger = createLogger({ redactor: new Redactor(collectSecrets(model, registry)) });
-  const engine = new Engine({ model, registry, logger });
+  // One redactor for the log lines and the engine's stored errors and admin answers.
+  const redactor = new Redactor(collectSecrets(model, registry));
+  const logger = createLogger({ redactor });
+  const engine = new Engine({ model, registry, logger, redactor });
   let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
   try {
     const info = await engine.start();

@@ -86,7 +86,14 @@ export class Engine {
   #maintenance: NodeJS.Timeout | undefined;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
-  constructor(options: { model: IntegrationModel; registry: Registry; logger: Logger; store?: Store }) {
+  constructor(options: {
+    model: IntegrationModel;
+    registry: Registry;
+    logger: Logger;
+    store?: Store;
+    /** The CLI builds it first, for the logger too; otherwise it is built from the model. */
+    redactor?: Redactor;
+  }) {
     this.#model = options.model;
     this.#registry = options.registry;
     this.#logger = options.logger;
@@ -111,7 +118,7 @@ export class Engine {
           }
         : undefined,
     );
-    this.redactor = new Redactor(collectSecrets(options.model, options.registry));
+    this.redactor = options.redactor ?? new Redactor(collectSecrets(options.model, options.registry));
     const keepJournal = options.model.engine.journal.enabled;
     this.store = observedStore(store, [this.metrics, this.activity], (batch) => {
       const redacted = this.redactor.batch(batch);
