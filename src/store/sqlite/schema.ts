@@ -104,4 +104,27 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE deliveries ADD COLUMN handle INTEGER;
   CREATE INDEX deliveries_handle ON deliveries (handle) WHERE handle IS NOT NULL;
   `,
+  `
+  -- The schema registry: schema texts by global id, subjects' versions, compatibility per subject
+  -- ('' is the global default). A deleted version keeps its number; versions never renumber.
+  CREATE TABLE registry_schemas (
+    id INTEGER PRIMARY KEY,
+    schema_type TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    UNIQUE (schema_type, schema)
+  );
+  CREATE TABLE registry_versions (
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    schema_id INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (subject, version)
+  ) WITHOUT ROWID;
+  CREATE INDEX registry_versions_schema ON registry_versions (schema_id);
+  CREATE TABLE registry_config (
+    subject TEXT PRIMARY KEY,
+    compatibility TEXT NOT NULL
+  );
+  `,
 ];
