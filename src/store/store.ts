@@ -186,5 +186,7 @@ export interface Store {
   journal(query: { messageId?: string; correlationId?: string; limit?: number }): Promise<JournalRecord[]>;
   /** Delete what retention allows and keep the write-ahead log bounded. */
   maintain(options: { journalRetentionMs: number; idempotencyRetentionMs: number }): Promise<void>;
+  /** The schema registry's rows (subjects, versions, global ids), kept with the rest of the state. */
+  schemaRegistry(): import("../registry/types.js").RegistryStorage;
   close(): Promise<void>;
 }

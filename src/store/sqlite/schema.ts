@@ -105,6 +105,27 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX deliveries_handle ON deliveries (handle) WHERE handle IS NOT NULL;
   `,
   `
+  -- The journal, slimmed: one row per message per commit holding that commit's hops for it (a JSON
+  -- array of {route, step, outcome, durationMs, error?, detail?}), instead of one row per hop.
+  -- correlation_id is NULL when it equals the message id (most messages), so its index stays small.
+  -- No time index: retention deletes by id range (ids grow with time).
+  CREATE TABLE journal_hops (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    correlation_id TEXT,
+    hops TEXT NOT NULL
+  );
+  INSERT INTO journal_hops (id, at, message_id, correlation_id, hops)
+    SELECT id, at, message_id, NULLIF(correlation_id, message_id),
+      json_array(json_object('route', route, 'step', step, 'outcome', outcome, 'durationMs', duration_ms,
+        'error', json(error), 'detail', json(detail)))
+    FROM journal ORDER BY id;
+  DROP TABLE journal;
+  CREATE INDEX journal_hops_message ON journal_hops (message_id);
+  CREATE INDEX journal_hops_correlation ON journal_hops (correlation_id) WHERE correlation_id IS NOT NULL;
+  `,
+  `
   -- The schema registry: schema texts by global id, subjects' versions, compatibility per subject
   -- ('' is the global default). A deleted version keeps its number; versions never renumber.
   CREATE TABLE registry_schemas (

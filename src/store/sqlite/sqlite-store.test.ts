@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { tempDir } from "../../../test/helpers/engine.js";
 import { createMessage } from "../../api/message.js";
+import { MIGRATIONS } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
 
 function open(durability: "process" | "os" = "process", dir = tempDir()) {
@@ -240,6 +242,97 @@ describe("sqlite store", () => {
     await store.maintain({ journalRetentionMs: 0, idempotencyRetentionMs: 0 });
     const { statSync } = await import("node:fs");
     assert.equal(statSync(join(dir, "store.db-wal")).size, 0, "WAL truncated");
+    await store.close();
+  });
+
+  test("the journal answers by message, by correlation id and newest first; retention trims by age", async () => {
+    const store = open();
+    const parent = message({ n: 1 });
+    const child = createMessage({ source: "t", type: "t", data: {}, correlationId: parent.correlationId });
+    const hop = (m: typeof parent, route: string, outcome: "received" | "processed" | "sent") => ({
+      messageId: m.id,
+      correlationId: m.correlationId,
+      route,
+      step: null,
+      outcome,
+      durationMs: 1,
+    });
+    await store.commit({ journal: [hop(parent, "a", "received"), hop(parent, "a", "processed")] });
+    await store.commit({
+      journal: [{ ...hop(child, "b", "sent"), detail: { parent: parent.id } }, hop(parent, "b", "processed")],
+    });
+    const byMessage = await store.journal({ messageId: parent.id });
+    assert.deepEqual(
+      byMessage.map((r) => `${r.route}:${r.outcome}`),
+      ["a:received", "a:processed", "b:processed"],
+    );
+    assert.equal(byMessage[0].correlationId, parent.id);
+    const byCorrelation = await store.journal({ correlationId: parent.correlationId });
+    assert.deepEqual(
+      byCorrelation.map((r) => `${r.messageId === child.id ? "child" : "parent"}:${r.route}:${r.outcome}`),
+      ["parent:a:received", "parent:a:processed", "child:b:sent", "parent:b:processed"],
+    );
+    assert.deepEqual(byCorrelation[2].detail, { parent: parent.id });
+    const newest = await store.journal({ limit: 2 });
+    assert.deepEqual(
+      newest.map((r) => `${r.route}:${r.outcome}`),
+      ["b:processed", "b:sent"],
+    );
+    assert.equal(store.journalRows(), 3);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await store.commit({ journal: [hop(child, "c", "processed")] });
+    await store.maintain({ journalRetentionMs: 3, idempotencyRetentionMs: 0 });
+    assert.deepEqual(
+      (await store.journal({})).map((r) => r.route),
+      ["c"],
+      "only the row younger than the retention is kept",
+    );
+    await store.maintain({ journalRetentionMs: -1000, idempotencyRetentionMs: 0 });
+    assert.equal((await store.journal({})).length, 0);
+    await store.close();
+  });
+
+  test("a store from before the slim journal migrates its journal rows", async () => {
+    const dir = tempDir();
+    const path = join(dir, "store.db");
+    const old = new Database(path);
+    for (let index = 0; index < 4; index++) old.exec(MIGRATIONS[index]);
+    old.pragma("user_version = 4");
+    const insert = old.prepare(
+      "INSERT INTO journal (at, message_id, correlation_id, route, step, outcome, duration_ms, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    insert.run(1000, "m1", "m1", "r", null, "received", 0, null, null);
+    insert.run(
+      1001,
+      "m2",
+      "m1",
+      "r",
+      "to[0]:http",
+      "retry",
+      2.5,
+      '{"code":"X","message":"boom"}',
+      '{"delayMs":5}',
+    );
+    old.close();
+    const store = new SqliteStore({ path, durability: "process" });
+    assert.equal(store.pragma("user_version"), MIGRATIONS.length);
+    const hops = await store.journal({ correlationId: "m1" });
+    assert.equal(hops.length, 2);
+    assert.equal(hops[0].at, new Date(1000).toISOString());
+    assert.equal(hops[0].step, null);
+    assert.equal(hops[0].error, undefined);
+    assert.deepEqual(hops[1], {
+      at: new Date(1001).toISOString(),
+      messageId: "m2",
+      correlationId: "m1",
+      route: "r",
+      step: "to[0]:http",
+      outcome: "retry",
+      durationMs: 2.5,
+      error: { code: "X", message: "boom" },
+      detail: { delayMs: 5 },
+    });
+    assert.equal(store.integrityCheck(), "ok");
     await store.close();
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { newMessageId } from "../../api/message.js";
+import { SqliteRegistryStorage } from "../../registry/sqlite-registry.js";
 import type {
   AuditRecord,
   ChannelDeclaration,
@@ -11,6 +12,7 @@ import type {
   DeadLetterFilter,
   DeadLetterPatch,
   Delivery,
+  JournalEntry,
   JournalRecord,
   Store,
   SubscriptionStats,
@@ -30,6 +32,9 @@ interface PendingCommit {
 }
 
 type Row = Record<string, any>;
+
+/** A journal hop as stored: the entry without the ids its row carries. */
+type StoredHop = Omit<JournalEntry, "messageId" | "correlationId">;
 
 /**
  * The embedded store. better-sqlite3 is synchronous, so concurrency comes from group commit:
@@ -135,9 +140,19 @@ export class SqliteStore implements Store {
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertJournal: db.prepare(`
-        INSERT INTO journal (at, message_id, correlation_id, route, step, outcome, duration_ms, error, detail)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertJournal: db.prepare(
+        "INSERT INTO journal_hops (at, message_id, correlation_id, hops) VALUES (?, ?, ?, ?)",
+      ),
+      journalByMessage: db.prepare("SELECT * FROM journal_hops WHERE message_id = ? ORDER BY id"),
+      journalByCorrelation: db.prepare(`
+        SELECT * FROM journal_hops WHERE correlation_id = ?
+        UNION ALL SELECT * FROM journal_hops WHERE message_id = ? AND correlation_id IS NULL
+        ORDER BY id`),
+      journalNewest: db.prepare("SELECT * FROM journal_hops ORDER BY id DESC LIMIT ?"),
+      // Rows are appended in time order: the first one young enough bounds what retention deletes.
+      journalFirstKept: db.prepare("SELECT id FROM journal_hops WHERE at >= ? ORDER BY id LIMIT 1"),
+      journalDeleteBefore: db.prepare("DELETE FROM journal_hops WHERE id < ?"),
+      journalDeleteAll: db.prepare("DELETE FROM journal_hops"),
       upsertCheckpoint: db.prepare(
         "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
       ),
@@ -267,22 +282,36 @@ export class SqliteStore implements Store {
       );
       if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId);
     }
-    for (const entry of batch.journal ?? []) {
-      s.insertJournal.run(
-        now,
-        entry.messageId,
-        entry.correlationId,
-        entry.route,
-        entry.step,
-        entry.outcome,
-        entry.durationMs,
-        entry.error ? JSON.stringify(entry.error) : null,
-        entry.detail ? JSON.stringify(entry.detail) : null,
-      );
-    }
+    if (batch.journal?.length) this.#insertJournal(batch.journal, now);
     if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
     for (const { scope, key } of batch.dedupe ?? []) s.upsertDedupe.run(scope, key, now);
     return {};
+  }
+
+  /** One row per message: its hops in this commit, in order. */
+  #insertJournal(entries: JournalEntry[], now: number): void {
+    const insert = this.#statements.insertJournal;
+    let start = 0;
+    while (start < entries.length) {
+      const first = entries[start];
+      let end = start + 1;
+      while (end < entries.length && entries[end].messageId === first.messageId) end++;
+      const hops: StoredHop[] = [];
+      for (let index = start; index < end; index++) {
+        const entry = entries[index];
+        hops.push({
+          route: entry.route,
+          step: entry.step,
+          outcome: entry.outcome,
+          durationMs: entry.durationMs,
+          ...(entry.error ? { error: entry.error } : {}),
+          ...(entry.detail ? { detail: entry.detail } : {}),
+        });
+      }
+      const correlation = first.correlationId === first.messageId ? null : first.correlationId;
+      insert.run(now, first.messageId, correlation, JSON.stringify(hops));
+      start = end;
+    }
   }
 
   /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
@@ -410,7 +439,7 @@ export class SqliteStore implements Store {
   }
 
   journalRows(): number {
-    const row = this.#db.prepare("SELECT max(id) - min(id) + 1 AS n FROM journal").get() as Row;
+    const row = this.#db.prepare("SELECT max(id) - min(id) + 1 AS n FROM journal_hops").get() as Row;
     return row.n ?? 0;
   }
 
@@ -529,33 +558,45 @@ export class SqliteStore implements Store {
     limit?: number;
   }): Promise<JournalRecord[]> {
     const limit = query.limit ?? 1000;
-    const rows = query.messageId
-      ? this.#db
-          .prepare("SELECT * FROM journal WHERE message_id = ? ORDER BY id LIMIT ?")
-          .all(query.messageId, limit)
-      : query.correlationId
-        ? this.#db
-            .prepare("SELECT * FROM journal WHERE correlation_id = ? ORDER BY id LIMIT ?")
-            .all(query.correlationId, limit)
-        : this.#db.prepare("SELECT * FROM journal ORDER BY id DESC LIMIT ?").all(limit);
-    return (rows as Row[]).map((row) => ({
-      at: new Date(row.at).toISOString(),
-      messageId: row.message_id,
-      correlationId: row.correlation_id,
-      route: row.route,
-      step: row.step,
-      outcome: row.outcome,
-      durationMs: row.duration_ms,
-      ...(row.error ? { error: JSON.parse(row.error) } : {}),
-      ...(row.detail ? { detail: JSON.parse(row.detail) } : {}),
-    }));
+    const s = this.#statements;
+    const newest = !query.messageId && !query.correlationId;
+    const rows = (
+      query.messageId
+        ? s.journalByMessage.iterate(query.messageId)
+        : query.correlationId
+          ? s.journalByCorrelation.iterate(query.correlationId, query.correlationId)
+          : s.journalNewest.iterate(limit)
+    ) as IterableIterator<Row>;
+    const records: JournalRecord[] = [];
+    for (const row of rows) {
+      const at = new Date(row.at).toISOString();
+      const hops = JSON.parse(row.hops) as StoredHop[];
+      // The newest first means the last hop of a row first.
+      if (newest) hops.reverse();
+      for (const hop of hops) {
+        if (records.length >= limit) break;
+        records.push({
+          at,
+          messageId: row.message_id,
+          correlationId: row.correlation_id ?? row.message_id,
+          route: hop.route,
+          step: hop.step,
+          outcome: hop.outcome,
+          durationMs: hop.durationMs,
+          ...(hop.error ? { error: hop.error } : {}),
+          ...(hop.detail ? { detail: hop.detail } : {}),
+        });
+      }
+      if (records.length >= limit) break; // for-of closes the statement's iterator
+    }
+    return records;
   }
 
   async maintain(options: { journalRetentionMs: number; idempotencyRetentionMs: number }): Promise<void> {
     if (this.#closed) return;
     const now = Date.now();
     this.#db.transaction(() => {
-      this.#db.prepare("DELETE FROM journal WHERE at < ?").run(now - options.journalRetentionMs);
+      this.#trimJournal(now - options.journalRetentionMs);
       this.#db
         .prepare("DELETE FROM idempotency WHERE created_at < ?")
         .run(now - options.idempotencyRetentionMs);
@@ -583,6 +624,14 @@ export class SqliteStore implements Store {
     this.#db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
+  /** Delete journal rows older than the cutoff by id range: no time index to keep up at every insert. */
+  #trimJournal(cutoff: number): void {
+    const s = this.#statements;
+    const first = s.journalFirstKept.get(cutoff) as Row | undefined;
+    if (first) s.journalDeleteBefore.run(first.id);
+    else s.journalDeleteAll.run();
+  }
+
   /** Integrity check, for tests and `junction doctor`. */
   integrityCheck(): string {
     return this.#db.pragma("integrity_check", { simple: true }) as string;
@@ -590,6 +639,13 @@ export class SqliteStore implements Store {
 
   pragma(name: string): unknown {
     return this.#db.pragma(name, { simple: true });
+  }
+
+  #registry: SqliteRegistryStorage | undefined;
+
+  schemaRegistry(): SqliteRegistryStorage {
+    this.#registry ??= new SqliteRegistryStorage(this.#db);
+    return this.#registry;
   }
 
   async close(): Promise<void> {
