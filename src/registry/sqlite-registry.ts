@@ -12,7 +12,9 @@ export class SqliteRegistryStorage implements RegistryStorage {
     this.#db = db;
     this.#statements = {
       schemaId: db.prepare("SELECT id FROM registry_schemas WHERE schema_type = ? AND schema = ?"),
-      insertSchema: db.prepare("INSERT INTO registry_schemas (schema_type, schema) VALUES (?, ?) RETURNING id"),
+      insertSchema: db.prepare(
+        "INSERT INTO registry_schemas (schema_type, schema) VALUES (?, ?) RETURNING id",
+      ),
       schemaById: db.prepare("SELECT id, schema_type, schema FROM registry_schemas WHERE id = ?"),
       versions: db.prepare(
         `SELECT v.subject, v.version, v.schema_id, v.deleted, s.schema_type, s.schema
@@ -49,7 +51,9 @@ export class SqliteRegistryStorage implements RegistryStorage {
 
   schemaById(id: number) {
     const row = this.#statements.schemaById.get(id) as Row | undefined;
-    return row ? { id: row.id, schemaType: row.schema_type as SchemaType, schema: row.schema as string } : undefined;
+    return row
+      ? { id: row.id, schemaType: row.schema_type as SchemaType, schema: row.schema as string }
+      : undefined;
   }
 
   versions(subject: string, includeDeleted: boolean): SchemaVersion[] {
