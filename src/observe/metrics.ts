@@ -148,6 +148,29 @@ export class Metrics {
         g.set(snap.storeBytes);
       },
     );
+    // Change data capture sources publish their slot's health in `cdcSlots`; read at scrape time.
+    const cdcGauge = (name: string, help: string, value: (slot: CdcSlotHealth) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["route", "slot"],
+        registers,
+        collect() {
+          this.reset();
+          for (const slot of cdcSlots.values()) this.set({ route: slot.route, slot: slot.slot }, value(slot));
+        },
+      });
+    cdcGauge(
+      "junction_cdc_slot_retained_wal_bytes",
+      "WAL a change data capture slot keeps on the database server (binlog sources: 0).",
+      (slot) => slot.retainedWalBytes,
+    );
+    cdcGauge("junction_cdc_slot_active", "1 while the slot is being read.", (slot) => (slot.active ? 1 : 0));
+    cdcGauge(
+      "junction_cdc_relation_changes",
+      "Schema changes (columns added, dropped, retyped) a change data capture source saw since it started.",
+      (slot) => slot.relationChanges,
+    );
     gauge(
       "junction_journal_hops",
       "Hops kept in the journal (until journal retention removes them).",
@@ -190,6 +213,17 @@ export class Metrics {
     }
   }
 }
+
+/** Health of a change data capture slot (or binlog reader), by `route:slot`. */
+export interface CdcSlotHealth {
+  route: string;
+  slot: string;
+  retainedWalBytes: number;
+  active: boolean;
+  relationChanges: number;
+}
+
+export const cdcSlots = new Map<string, CdcSlotHealth>();
 
 interface StoreSnapshot {
   stats: Awaited<ReturnType<Store["stats"]>>;
