@@ -18,13 +18,20 @@ import { ORDER_BODY } from "./lib/order.js";
 import { profileFiles, summarizeProfile } from "./lib/profile.js";
 import { type Contender, type RoundOptions, type RoundResult, runRound } from "./lib/round.js";
 import { median, ratio, round } from "./lib/stats.js";
+import { row, type Suite, type SummaryRow } from "./lib/suite.js";
 import { table } from "./lib/table.js";
 import { durableIngest } from "./scenarios/durable-ingest.js";
 import { endToEnd } from "./scenarios/end-to-end.js";
 import { endToEndNoJournal } from "./scenarios/end-to-end-no-journal.js";
 import type { Scenario } from "./scenarios/scenario.js";
+import { backlogSuite } from "./suites/backlog.js";
+import { brokerRelaySuite } from "./suites/broker-relay.js";
+import { embeddedQueueSuite } from "./suites/embedded-queue.js";
+import { jsonataFlowSuite } from "./suites/jsonata-flow.js";
+import { mappingSuite } from "./suites/mapping.js";
 
 const ALL: Scenario[] = [endToEnd, endToEndNoJournal, durableIngest];
+const SUITES: Suite[] = [jsonataFlowSuite, embeddedQueueSuite, brokerRelaySuite, mappingSuite, backlogSuite];
 
 function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -40,13 +47,18 @@ const settings = {
   warmupSeconds: numberFromEnv("BENCH_WARMUP", 2),
   connections: Math.max(1, Math.floor(numberFromEnv("BENCH_CONNECTIONS", 50))),
   drainSeconds: numberFromEnv("BENCH_DRAIN", 30),
+  backlog: Math.max(1, Math.floor(numberFromEnv("BENCH_BACKLOG", 1_000_000))),
   bodyBytes: Buffer.byteLength(ORDER_BODY),
 };
 const keep = process.env.BENCH_KEEP === "1";
 const profiling = process.env.BENCH_PROFILE === "1";
 const wanted = process.env.BENCH_SCENARIOS?.split(",").map((name) => name.trim());
 const scenarios = wanted ? ALL.filter((scenario) => wanted.includes(scenario.name)) : ALL;
-if (scenarios.length === 0) throw new Error(`BENCH_SCENARIOS=${process.env.BENCH_SCENARIOS} matches nothing`);
+const suites = wanted ? SUITES.filter((suite) => wanted.includes(suite.name)) : SUITES;
+if (scenarios.length === 0 && suites.length === 0)
+  throw new Error(
+    `BENCH_SCENARIOS=${process.env.BENCH_SCENARIOS} matches nothing; names: ${[...ALL, ...SUITES].map((s) => s.name).join(", ")}`,
+  );
 
 const roundOptions: RoundOptions = {
   seconds: settings.seconds,
@@ -190,6 +202,7 @@ async function main(): Promise<number> {
     }
   }
   if (profiling) {
+    if (scenarios.length === 0) throw new Error("BENCH_PROFILE=1 profiles the HTTP scenarios only");
     await profile(scenarios[0]);
     return 0;
   }
@@ -225,107 +238,151 @@ async function main(): Promise<number> {
     }
   }
 
-  const summaries = scenarios.map((scenario) => summarize(scenario, results));
-  log("");
-  log(
-    table(
-      [
-        "scenario",
-        "Junction req/s",
-        "ceiling req/s",
-        "ratio",
-        "paired ratio",
-        "J p50 ms",
-        "J p99 ms",
-        "C p50 ms",
-        "C p99 ms",
-        "J peak RSS MB",
-        "C peak RSS MB",
-      ],
-      summaries.map((s) => [
-        s.scenario,
-        f0(s.junction.reqPerSecond),
-        f0(s.ceiling.reqPerSecond),
-        f2(s.ratio),
-        f2(s.pairedRatio),
-        f1(s.junction.p50),
-        f1(s.junction.p99),
-        f1(s.ceiling.p50),
-        f1(s.ceiling.p99),
-        f0(s.junction.peakRssMb),
-        f0(s.ceiling.peakRssMb),
-      ]),
-    ),
-  );
-  log("");
-  log(
-    "CPU (medians): cores used during the measured window ('others' = the rest of the machine); CPU ms per accepted message from warm-up to the end of the drain:",
-  );
-  log(
-    table(
-      [
-        "scenario",
-        "J cores",
-        "C cores",
-        "J CPU ms/msg",
-        "C CPU ms/msg",
-        "CPU cost ratio",
-        "others J",
-        "others C",
-      ],
-      summaries.map((s) => [
-        s.scenario,
-        f2(s.junction.cores),
-        f2(s.ceiling.cores),
-        round(s.junction.cpuMsPerMessage, 3),
-        round(s.ceiling.cpuMsPerMessage, 3),
-        f2(s.cpuCostRatio),
-        f2(s.junction.otherCores),
-        f2(s.ceiling.otherCores),
-      ]),
-    ),
-  );
-  const deliveries = results.filter((result) => result.delivery);
-  if (deliveries.length > 0) {
+  const suiteResults: Record<string, { rows: SummaryRow[]; rounds: unknown[]; failures: string[] }> = {};
+  for (const suite of suites) {
     log("");
-    log("deliveries to the warehouse (end-to-end; accepted = 2xx answers incl. warm-up):");
+    log(`== ${suite.name}`);
+    log(`   ${suite.description}`);
+    try {
+      suiteResults[suite.name] = await suite.run({
+        ...roundOptions,
+        rounds: settings.rounds,
+        backlog: settings.backlog,
+        log,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      suiteResults[suite.name] = { rows: [], rounds: [], failures: [message] };
+    }
+    for (const failure of suiteResults[suite.name].failures) {
+      failures.push({ scenario: suite.name, contender: "junction", round: 0, error: failure });
+      log(`   FAILED: ${failure}`);
+    }
+  }
+
+  const summaries = scenarios.map((scenario) => summarize(scenario, results));
+  if (summaries.length > 0) {
+    log("");
     log(
       table(
         [
-          "round",
-          "contender",
-          "accepted",
-          "delivered",
-          "distinct",
-          "delivered/s in window",
-          "backlog at end",
-          "backlog after drain",
-          "drain s",
-          "all delivered",
+          "scenario",
+          "Junction req/s",
+          "ceiling req/s",
+          "ratio",
+          "paired ratio",
+          "J p50 ms",
+          "J p99 ms",
+          "C p50 ms",
+          "C p99 ms",
+          "J peak RSS MB",
+          "C peak RSS MB",
         ],
-        deliveries.map((result) => {
-          const d = result.delivery!;
-          return [
-            result.round,
-            result.contender,
-            d.accepted,
-            d.delivered,
-            d.distinct,
-            f0(d.deliveredPerSecond),
-            d.backlogAtEnd,
-            d.backlogAfterDrain,
-            f1(d.drainMs / 1000),
-            d.complete ? "yes" : "NO",
-          ];
-        }),
+        summaries.map((s) => [
+          s.scenario,
+          f0(s.junction.reqPerSecond),
+          f0(s.ceiling.reqPerSecond),
+          f2(s.ratio),
+          f2(s.pairedRatio),
+          f1(s.junction.p50),
+          f1(s.junction.p99),
+          f1(s.ceiling.p50),
+          f1(s.ceiling.p99),
+          f0(s.junction.peakRssMb),
+          f0(s.ceiling.peakRssMb),
+        ]),
       ),
     );
-    for (const s of summaries.filter((summary) => summary.deliveredRatio !== null)) {
+    log("");
+    log(
+      "CPU (medians): cores used during the measured window ('others' = the rest of the machine); CPU ms per accepted message from warm-up to the end of the drain:",
+    );
+    log(
+      table(
+        [
+          "scenario",
+          "J cores",
+          "C cores",
+          "J CPU ms/msg",
+          "C CPU ms/msg",
+          "CPU cost ratio",
+          "others J",
+          "others C",
+        ],
+        summaries.map((s) => [
+          s.scenario,
+          f2(s.junction.cores),
+          f2(s.ceiling.cores),
+          round(s.junction.cpuMsPerMessage, 3),
+          round(s.ceiling.cpuMsPerMessage, 3),
+          f2(s.cpuCostRatio),
+          f2(s.junction.otherCores),
+          f2(s.ceiling.otherCores),
+        ]),
+      ),
+    );
+    const deliveries = results.filter((result) => result.delivery);
+    if (deliveries.length > 0) {
+      log("");
+      log("deliveries to the warehouse (end-to-end; accepted = 2xx answers incl. warm-up):");
       log(
-        `${s.scenario}: delivered during the window (median) Junction ${f0(s.junction.deliveredPerSecond)}/s, ceiling ${f0(s.ceiling.deliveredPerSecond)}/s, ratio ${f2(s.deliveredRatio)}`,
+        table(
+          [
+            "round",
+            "contender",
+            "accepted",
+            "delivered",
+            "distinct",
+            "delivered/s in window",
+            "backlog at end",
+            "backlog after drain",
+            "drain s",
+            "all delivered",
+          ],
+          deliveries.map((result) => {
+            const d = result.delivery!;
+            return [
+              result.round,
+              result.contender,
+              d.accepted,
+              d.delivered,
+              d.distinct,
+              f0(d.deliveredPerSecond),
+              d.backlogAtEnd,
+              d.backlogAfterDrain,
+              f1(d.drainMs / 1000),
+              d.complete ? "yes" : "NO",
+            ];
+          }),
+        ),
       );
+      for (const s of summaries.filter((summary) => summary.deliveredRatio !== null)) {
+        log(
+          `${s.scenario}: delivered during the window (median) Junction ${f0(s.junction.deliveredPerSecond)}/s, ceiling ${f0(s.ceiling.deliveredPerSecond)}/s, ratio ${f2(s.deliveredRatio)}`,
+        );
+      }
     }
   }
+  const summary: SummaryRow[] = [
+    ...summaries.map((s) =>
+      row({
+        scenario: s.scenario,
+        measure: "accepted req/s",
+        junction: s.junction.reqPerSecond,
+        peerName: "fastify ceiling",
+        peer: s.ceiling.reqPerSecond,
+        ratio: s.ratio,
+        junctionLatency: { p50: s.junction.p50, p99: s.junction.p99 },
+        peerLatency: { p50: s.ceiling.p50, p99: s.ceiling.p99 },
+        junctionRssMb: s.junction.peakRssMb,
+        peerRssMb: s.ceiling.peakRssMb,
+      }),
+    ),
+    ...Object.values(suiteResults).flatMap((result) => result.rows),
+  ];
+  log("");
+  log("summary (medians; ratio = Junction / peer; latencies in ms; peak RSS in MB):");
+  log(summaryTable(summary));
   const warnings = results.filter(
     (result) => result.load.non2xx > 0 || result.load.errors > 0 || result.errorLogLines > 0,
   );
@@ -351,7 +408,9 @@ async function main(): Promise<number> {
     machine: info,
     settings,
     build,
+    summary,
     scenarios: summaries,
+    suites: suiteResults,
     failures,
     rounds: results,
   };
@@ -366,6 +425,52 @@ async function main(): Promise<number> {
     `wrote bench/results/latest.json and ${stamped.slice(ROOT.length)} in ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`,
   );
   return failures.length > 0 ? 1 : 0;
+}
+
+const met = (value: boolean | null) => (value === null ? null : value ? "yes" : "NO");
+const figure = (value: number | null) =>
+  value === null
+    ? null
+    : Math.abs(value) >= 100
+      ? Math.round(value)
+      : round(value, Math.abs(value) >= 10 ? 1 : 2);
+
+/** The one table of every scenario: Junction against its peer, and whether the issue's target is met. */
+function summaryTable(rows: SummaryRow[]): string {
+  return table(
+    [
+      "scenario",
+      "measure",
+      "Junction",
+      "peer",
+      "peer value",
+      "ratio",
+      "J p50",
+      "J p99",
+      "P p50",
+      "P p99",
+      "J RSS",
+      "P RSS",
+      "target",
+      "met",
+    ],
+    rows.map((r) => [
+      r.scenario,
+      r.measure,
+      figure(r.junction),
+      r.peerName ?? "–",
+      figure(r.peer),
+      f2(r.ratio),
+      figure(r.junctionLatency?.p50 ?? null),
+      figure(r.junctionLatency?.p99 ?? null),
+      figure(r.peerLatency?.p50 ?? null),
+      figure(r.peerLatency?.p99 ?? null),
+      f0(r.junctionRssMb),
+      f0(r.peerRssMb),
+      r.target ?? "–",
+      met(r.met),
+    ]),
+  );
 }
 
 function summarize(scenario: Scenario, results: RoundResult[]) {

@@ -13,6 +13,8 @@ declare module "autocannon" {
     pipelining?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+    /** Request sequence; `setupRequest` may change each request before it is sent. */
+    requests?: { setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
   }
 
   export interface Histogram {

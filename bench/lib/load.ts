@@ -5,6 +5,8 @@ export interface LoadOptions {
   seconds: number;
   connections: number;
   body: string;
+  /** A fresh body per request (e.g. with a send timestamp); `body` is then the first one. */
+  bodyFor?: () => string;
   headers?: Record<string, string>;
 }
 
@@ -37,6 +39,18 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         timeout: 10,
         headers: { "content-type": "application/json", ...options.headers },
         body: options.body,
+        ...(options.bodyFor
+          ? {
+              requests: [
+                {
+                  setupRequest: (request: Record<string, unknown>) => {
+                    request.body = options.bodyFor?.();
+                    return request;
+                  },
+                },
+              ],
+            }
+          : {}),
       },
       (error, result) => {
         clearTimeout(watchdog);

@@ -23,8 +23,8 @@ async function startPeer(
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-export function startWarehouse(logFile: string): Promise<RunningPeer> {
-  return startPeer("warehouse", "warehouse.ts", logFile);
+export function startWarehouse(logFile: string, options: { latency?: boolean } = {}): Promise<RunningPeer> {
+  return startPeer("warehouse", "warehouse.ts", logFile, options.latency ? { LATENCY: "1" } : {});
 }
 
 export function startCeiling(
@@ -42,6 +42,14 @@ export interface WarehouseStats {
   total: number;
   distinct: number;
   bytes: number;
+  /** With latency recording: requests and send-to-arrival latency (ms) since the last reset. */
+  received?: number;
+  latency?: { count: number; p50: number | null; p99: number | null };
+}
+
+export async function resetWarehouse(url: string): Promise<void> {
+  const response = await fetch(`${url}/reset`, { method: "POST", signal: AbortSignal.timeout(5000) });
+  await response.arrayBuffer();
 }
 
 export async function warehouseStats(url: string): Promise<WarehouseStats> {

@@ -1,0 +1,225 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cpuBetween, cpuSnapshot } from "../lib/cpu.js";
+import { backlog, type ScenarioConfig, startJunction, validateConfig, writeConfig } from "../lib/junction.js";
+import { type LoadResult, runLoad } from "../lib/load.js";
+import { FLOW_MAPPING_JSONATA, flowOrderBody } from "../lib/mapping.js";
+import { type NodeRedVariant, startNodeRed } from "../lib/node-red.js";
+import { resetWarehouse, startWarehouse, type WarehouseStats, warehouseStats } from "../lib/peers.js";
+import { freePort } from "../lib/ports.js";
+import { type Child, sleep, terminate } from "../lib/process.js";
+import { peakRssMb } from "../lib/rss.js";
+import { median, ratio } from "../lib/stats.js";
+import { type Latency, row, type Suite, type SuiteSettings } from "../lib/suite.js";
+import { UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
+
+/** webhook → channel → map (the 15-field JSONata) → HTTP sink to the warehouse. */
+export function flowConfig(warehouseUrl: string): ScenarioConfig {
+  return {
+    systems: {
+      shop: { owner: "bench", owns: ["order"] },
+      warehouse: { owner: "bench", needs: ["order"] },
+    },
+    connections: {
+      "warehouse-api": { http: { baseUrl: warehouseUrl, connections: 64 }, system: "warehouse" },
+    },
+    channels: { orders: { queue: { maxDepth: UNBOUNDED_DEPTH } } },
+    routes: {
+      "orders-in": {
+        from: { webhook: { path: "/orders", system: "shop" } },
+        to: [{ channel: "orders" }],
+        concurrency: 64,
+        maxDepth: UNBOUNDED_DEPTH,
+      },
+      "orders-to-warehouse": {
+        from: { channel: "orders" },
+        steps: [{ map: { jsonata: FLOW_MAPPING_JSONATA } }],
+        to: [
+          {
+            http: {
+              connection: "warehouse-api",
+              method: "POST",
+              path: "/shipments",
+              idempotencyKey: "{{ $message.id }}",
+            },
+          },
+        ],
+        concurrency: 64,
+        maxDepth: UNBOUNDED_DEPTH,
+      },
+    },
+  };
+}
+
+type FlowContender = "junction" | `node-red-${NodeRedVariant}`;
+
+interface FlowRound {
+  contender: FlowContender;
+  round: number;
+  readyMs: number;
+  load: LoadResult;
+  accepted: number;
+  /** Distinct shipments that reached the warehouse during the measured window, per second. */
+  deliveredPerSecond: number;
+  /** Send timestamp in the payload → arrival at the warehouse, during the measured window. */
+  endToEnd: Latency;
+  /** What the contender's own latency is end to end: Junction's receiver figure, Node-RED's request latency. */
+  latency: Latency;
+  backlogAtEnd: number;
+  deliveredAfterDrain: number;
+  allDelivered: boolean;
+  cores: number | null;
+  otherCores: number | null;
+  peakRssMb: number | null;
+  exit: { code: number | null; signal: string | null; killed: boolean };
+}
+
+async function flowRound(
+  contender: FlowContender,
+  round: number,
+  settings: SuiteSettings,
+): Promise<FlowRound> {
+  const dir = mkdtempSync(join(tmpdir(), "junction-bench-flow-"));
+  const children: Child[] = [];
+  let failed = true;
+  try {
+    const warehouse = await startWarehouse(join(dir, "warehouse.log"), { latency: true });
+    children.push(warehouse.child);
+    let child: Child;
+    let target: string;
+    let adminUrl: string | undefined;
+    let readyMs: number;
+    if (contender === "junction") {
+      const ports = { http: await freePort(), admin: await freePort() };
+      const config = writeConfig(dir, flowConfig(warehouse.url), ports);
+      validateConfig(config);
+      const junction = await startJunction({ config, ports, logFile: join(dir, "junction.log") });
+      ({ child, readyMs, adminUrl } = junction);
+      target = junction.httpUrl;
+    } else {
+      const red = await startNodeRed(
+        dir,
+        contender === "node-red-change" ? "change" : "function",
+        warehouse.url,
+      );
+      ({ child, readyMs } = red);
+      target = red.url;
+    }
+    children.push(child);
+    const load = (seconds: number) =>
+      runLoad({
+        url: `${target}/orders`,
+        seconds,
+        connections: settings.connections,
+        body: flowOrderBody(Date.now()),
+        bodyFor: () => flowOrderBody(Date.now()),
+      });
+    const warmup = settings.warmupSeconds > 0 ? await load(settings.warmupSeconds) : null;
+    const before = await warehouseStats(warehouse.url);
+    await resetWarehouse(warehouse.url);
+    const cpuBefore = cpuSnapshot({ contender: child.pid, warehouse: warehouse.child.pid });
+    const measured = await load(settings.seconds);
+    const cpu = cpuBetween(cpuBefore, cpuSnapshot({ contender: child.pid, warehouse: warehouse.child.pid }));
+    const after = await warehouseStats(warehouse.url);
+    const accepted = (warmup?.ok ?? 0) + measured.ok;
+    const backlogAtEnd = adminUrl ? await backlog(adminUrl) : 0;
+    // Junction answers before it delivers: wait (bounded) for the rest to reach the warehouse.
+    let last: WarehouseStats = after;
+    const drainStarted = Date.now();
+    while (Date.now() - drainStarted < settings.drainSeconds * 1000 && last.distinct < accepted) {
+      await sleep(200);
+      last = await warehouseStats(warehouse.url);
+    }
+    const endToEnd = { p50: after.latency?.p50 ?? null, p99: after.latency?.p99 ?? null };
+    const rss = peakRssMb(child.pid);
+    const exit = await terminate(child, 30_000);
+    failed = contender === "junction" && (exit.code !== 0 || exit.killed);
+    return {
+      contender,
+      round,
+      readyMs,
+      load: measured,
+      accepted,
+      deliveredPerSecond: (after.distinct - before.distinct) / measured.seconds,
+      endToEnd,
+      latency:
+        contender === "junction" ? endToEnd : { p50: measured.latencyMs.p50, p99: measured.latencyMs.p99 },
+      backlogAtEnd,
+      deliveredAfterDrain: last.distinct,
+      allDelivered: last.distinct >= accepted,
+      cores: cpu.cores.contender ?? null,
+      otherCores: cpu.otherCores,
+      peakRssMb: rss,
+      exit: { code: exit.code, signal: exit.signal ?? null, killed: exit.killed },
+    };
+  } finally {
+    for (const child of children) if (!child.hasExited()) await terminate(child, 5_000);
+    if (!failed && !settings.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ORDER_OF_ROUNDS: FlowContender[] = ["node-red-change", "node-red-function", "junction"];
+
+/**
+ * The JSONata flow against Node-RED, two variants of it (change node with the same JSONata,
+ * function node in JS), in alternating rounds. Throughput is what reached the warehouse per second
+ * during the measured window, for all three.
+ */
+export const jsonataFlowSuite: Suite = {
+  name: "jsonata-flow",
+  description:
+    "webhook → channel → map (15-field JSONata) → HTTP sink, against Node-RED 4.1.8 (change node with the same JSONata; function node in JS), delivered/s at the warehouse",
+  async run(settings) {
+    const rounds: FlowRound[] = [];
+    const failures: string[] = [];
+    for (let index = 1; index <= settings.rounds; index++) {
+      for (const contender of ORDER_OF_ROUNDS) {
+        const label = `   round ${index}/${settings.rounds} ${contender.padEnd(17)}`;
+        try {
+          const result = await flowRound(contender, index, settings);
+          rounds.push(result);
+          settings.log(
+            `${label} ${Math.round(result.load.okPerSecond)} req/s accepted, ${Math.round(result.deliveredPerSecond)}/s delivered, end-to-end p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, backlog ${result.backlogAtEnd}, all delivered ${result.allDelivered ? "yes" : "NO"}, ${result.cores?.toFixed(2)} cores (others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.load.non2xx || result.load.errors ? `, non-2xx ${result.load.non2xx}, errors ${result.load.errors}` : ""}`,
+          );
+          if (contender === "junction" && (result.exit.code !== 0 || result.exit.killed))
+            failures.push(`round ${index} junction exited ${result.exit.code ?? result.exit.signal}`);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          failures.push(`round ${index} ${contender}: ${message}`);
+          settings.log(`${label} FAILED: ${message}`);
+        }
+      }
+    }
+    const side = (contender: FlowContender) => {
+      const mine = rounds.filter((r) => r.contender === contender);
+      return {
+        delivered: median(mine.map((r) => r.deliveredPerSecond)),
+        p50: median(mine.map((r) => r.latency.p50)),
+        p99: median(mine.map((r) => r.latency.p99)),
+        rss: median(mine.map((r) => r.peakRssMb)),
+      };
+    };
+    const junction = side("junction");
+    const rows = (["change", "function"] as const).map((variant) => {
+      const peer = side(`node-red-${variant}`);
+      const r = ratio(junction.delivered, peer.delivered);
+      return row({
+        scenario: `jsonata flow vs Node-RED ${variant}`,
+        measure: "delivered msg/s",
+        junction: junction.delivered,
+        peerName: `Node-RED ${variant} node`,
+        peer: peer.delivered,
+        ratio: r,
+        junctionLatency: { p50: junction.p50, p99: junction.p99 },
+        peerLatency: { p50: peer.p50, p99: peer.p99 },
+        junctionRssMb: junction.rss,
+        peerRssMb: peer.rss,
+        target: "≥ 4× and lower p99",
+        met:
+          r === null || junction.p99 === null || peer.p99 === null ? null : r >= 4 && junction.p99 < peer.p99,
+      });
+    });
+    return { rows, rounds, failures };
+  },
+};
