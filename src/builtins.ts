@@ -2,6 +2,7 @@ import type { ConnectorDefinition } from "./api/component.js";
 import type { StepDefinition } from "./api/step.js";
 import { Registry } from "./config/registry.js";
 import { amqpConnector } from "./connectors/amqp/index.js";
+import { cdcConnector } from "./connectors/cdc/index.js";
 import { fileConnector } from "./connectors/file/index.js";
 import { generateConnector } from "./connectors/generate/index.js";
 import { grpcConnector } from "./connectors/grpc/index.js";
@@ -42,6 +43,7 @@ export const builtinConnectors: ConnectorDefinition[] = [
   mysqlConnector,
   natsConnector,
   redisConnector,
+  cdcConnector,
 ];
 
 export const builtinSteps: StepDefinition[] = [
