@@ -1,4 +1,5 @@
-import mysql from "mysql2/promise";
+import { createRequire } from "node:module";
+import type * as mysql from "mysql2/promise";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
   ConfigError,
@@ -111,6 +112,11 @@ export function classifyMysql(error: unknown, connection: string): JunctionError
   return new ConnectionError(text, options);
 }
 
+// mysql2 loads when the first connection is created, not at import: a config without mysql never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof mysql | undefined;
+const mysqlLibrary = (): typeof mysql => (library ??= require("mysql2/promise") as typeof mysql);
+
 /** Timestamps as exact ISO strings (microseconds kept), dates as `YYYY-MM-DD`. */
 const typeCast: mysql.TypeCast = (field, next) => {
   if (field.type === "DATETIME" || field.type === "TIMESTAMP") {
@@ -144,7 +150,7 @@ export class MysqlConnection implements ConnectionInstance, SqlDatabase {
       throw new ConfigError(`${prefix}: url must start with mysql:// or mariadb://, not ${url.protocol}//`);
     }
     this.#timeoutMs = parseDuration(config.statementTimeout ?? "30s");
-    this.pool = mysql.createPool({
+    this.pool = mysqlLibrary().createPool({
       uri: `mysql:${config.url.slice(url.protocol.length)}`,
       connectionLimit: config.poolSize ?? 10,
       connectTimeout: parseDuration(config.connectTimeout ?? "10s"),

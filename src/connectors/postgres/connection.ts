@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type * as pg from "pg";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
   ConfigError,
@@ -24,6 +25,11 @@ const PERMANENT_CLASSES = new Set(["0A", "21", "22", "23", "27", "2F", "38", "39
 /** SQLSTATEs (or classes) that mean the configuration is wrong: credentials, database, schema, names. */
 const SETUP_CLASSES = new Set(["28", "3D", "3F", "42"]);
 
+// pg loads when the first connection is created, not at import: a config without postgres never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof pg | undefined;
+const pgLibrary = (): typeof pg => (library ??= require("pg") as typeof pg);
+
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
 const DATE = 1082;
@@ -37,7 +43,7 @@ const exactTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === TIMESTAMP || oid === TIMESTAMPTZ) return (value: string) => isoTime(value);
     if (oid === DATE) return (value: string) => value;
-    return pg.types.getTypeParser(oid, format as "text");
+    return pgLibrary().types.getTypeParser(oid, format as "text");
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
@@ -130,7 +136,11 @@ export class PostgresConnection implements ConnectionInstance, SqlDatabase {
         ? { statement_timeout: statementTimeout, query_timeout: statementTimeout + 5_000 }
         : {}),
     };
-    this.pool = new pg.Pool({ ...this.clientConfig, max: config.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    this.pool = new (pgLibrary().Pool)({
+      ...this.clientConfig,
+      max: config.poolSize ?? 10,
+      idleTimeoutMillis: 30_000,
+    });
     // An idle pooled connection that breaks is dropped by the pool; without a listener it would crash us.
     this.pool.on("error", (error) =>
       context.logger.warn({ err: classifyPostgres(error, this.name) }, `${prefix}: idle connection lost`),
