@@ -1,4 +1,6 @@
-import { type Channel, Connection } from "rabbitmq-client";
+import { createRequire } from "node:module";
+import type * as RabbitMq from "rabbitmq-client";
+import type { Channel, Connection } from "rabbitmq-client";
 import type { ConnectionInstance } from "../../api/component.js";
 import { ConfigError, ShuttingDownError } from "../../api/errors.js";
 import { parseDuration } from "../../config/schema-types.js";
@@ -7,6 +9,11 @@ import type { AmqpConnectionConfig, AmqpTopology } from "./config.js";
 import { brokerReason, configError, connectionError, isPermanent } from "./errors.js";
 
 const CLOSE_GRACE_MS = 2000;
+
+// rabbitmq-client loads on the first connect, not at import: a config without amqp never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof RabbitMq | undefined;
+const rabbitmq = (): typeof RabbitMq => (library ??= require("rabbitmq-client") as typeof RabbitMq);
 
 /**
  * One `connections:` entry with `amqp`: a single AMQP connection shared by every source and sink
@@ -77,7 +84,7 @@ export class AmqpConnection implements ConnectionInstance {
   }
 
   async #connect(): Promise<Connection> {
-    const client = new Connection({
+    const client = new (rabbitmq().Connection)({
       url: this.config.url,
       heartbeat: this.#heartbeatSeconds,
       connectionTimeout: this.#timeoutMs,

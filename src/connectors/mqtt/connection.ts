@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import mqtt, { type AckHandler, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { createRequire } from "node:module";
+import type * as Mqtt from "mqtt";
+import type { AckHandler, IClientOptions, IPublishPacket, MqttClient } from "mqtt";
 import type { ConnectionInstance } from "../../api/component.js";
 import { ConfigError, ConnectionError, ShuttingDownError } from "../../api/errors.js";
 import { parseDuration } from "../../config/schema-types.js";
@@ -7,6 +9,11 @@ import type { Logger } from "../../observe/logger.js";
 import type { MqttConnectionConfig } from "./config.js";
 
 const CLOSE_GRACE_MS = 2000;
+
+// mqtt.js loads on the first connect, not at import: a config without mqtt never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof Mqtt | undefined;
+const mqtt = (): typeof Mqtt => (library ??= require("mqtt") as typeof Mqtt);
 
 /** The reason behind an mqtt.js error, without a stack: `Connection refused: Not authorized`. */
 export function mqttReason(error: unknown): string {
@@ -100,7 +107,7 @@ export class MqttConnection implements ConnectionInstance {
           }
         : {}),
     };
-    const client = mqtt.connect(this.config.url, clientOptions);
+    const client = mqtt().connect(this.config.url, clientOptions);
     // mqtt.js honours customHandleAcks only for MQTT 5; it is read per packet, so setting it here,
     // before any packet can arrive, delays the acknowledgement for MQTT 3.1.1 as well.
     client.options.customHandleAcks = ackHandler;

@@ -1,4 +1,6 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type * as IoRedis from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
   ConfigError,
@@ -10,6 +12,11 @@ import {
 import { parseDuration } from "../../config/schema-types.js";
 import type { Logger } from "../../observe/logger.js";
 import type { RedisConnectionConfig } from "./config.js";
+
+// ioredis loads on the first connect, not at import: a config without redis never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof IoRedis | undefined;
+const ioredis = (): typeof IoRedis => (library ??= require("ioredis") as typeof IoRedis);
 
 /**
  * One declared `redis` connection. Sinks share one client, opened on first use; each source opens
@@ -73,7 +80,7 @@ export class RedisConnectionInstance implements ConnectionInstance {
   /** A client of its own (for a source). Throws a ConnectionError when Redis is unreachable. */
   async open(suffix: string, extra: Partial<RedisOptions> = {}): Promise<Redis> {
     if (this.#closed) throw new ConnectionError("the redis connection is closed");
-    const client = new Redis(this.#url, this.#options(suffix, extra));
+    const client = new (ioredis().Redis)(this.#url, this.#options(suffix, extra));
     // Failures reach callers through their commands; the event only needs a listener.
     client.on("error", (error: Error) => this.#logger.debug({ err: error, suffix }, "redis client error"));
     try {

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import jsonata from "jsonata";
-import * as soap from "soap";
+import type * as Soap from "soap";
 import type { ComponentContext } from "../../api/component.js";
 import {
   ConfigError,
@@ -17,6 +18,11 @@ import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import type { SoapCallConfig } from "./config.js";
 import { inspectWsdl, type WsdlTarget } from "./wsdl.js";
+
+// soap (and its axios) loads on the first call, not at import: a config without soap never pays for it.
+const require = createRequire(import.meta.url);
+let library: typeof Soap | undefined;
+const soapLibrary = (): typeof Soap => (library ??= require("soap") as typeof Soap);
 
 /** The parts of a SOAP fault that the error model keeps: SOAP 1.1 and 1.2 alike. */
 export interface SoapFault {
@@ -190,6 +196,7 @@ export class SoapCaller {
 
   #load(): Promise<Invoke> {
     this.#client ??= (async () => {
+      const soap = soapLibrary();
       const client = await soap.createClientAsync(this.#wsdlPath, {
         disableCache: true,
         endpoint: this.endpoint,
