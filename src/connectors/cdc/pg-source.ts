@@ -126,6 +126,16 @@ export class PgCdcSource implements Source {
     });
     this.#service = service;
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.#publication] });
+    // Exact types must be in place when the rows after a relation message are decoded, which
+    // happens as they arrive (before this source processes them): set them at parse time.
+    const parse = plugin.parse.bind(plugin);
+    plugin.parse = (buffer: Buffer) => {
+      const message = parse(buffer) as Pgoutput.Message;
+      if (message.tag === "relation") {
+        for (const column of message.columns) column.parser = columnParser(column.typeOid);
+      }
+      return message;
+    };
     service.on("data", (_lsn: string, message: Pgoutput.Message) => this.#receive(message));
     service.on("heartbeat", (lsn: string, _time: number, shouldRespond: boolean) =>
       this.#heartbeat(lsn, shouldRespond),
@@ -369,8 +379,6 @@ export class PgCdcSource implements Source {
   }
 
   async #relation(relation: Pgoutput.MessageRelation): Promise<void> {
-    // The parser keeps this very object for the relation's later rows: exact types from here on.
-    for (const column of relation.columns) column.parser = columnParser(column.typeOid);
     const shape = relation.columns.map((c) => `${c.name}:${c.typeOid}`).join(",");
     const before = this.#shapes.get(relation.relationOid);
     this.#shapes.set(relation.relationOid, shape);
