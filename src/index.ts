@@ -8,3 +8,4 @@ export { defineIntegration, filter, map, RouteBuilder, route } from "./config/ds
 export { loadConfig } from "./config/load.js";
 export { Registry } from "./config/registry.js";
 export { Engine } from "./engine/engine.js";
+export * from "./mapping/index.js";

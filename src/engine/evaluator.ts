@@ -1,6 +1,7 @@
 import jsonata from "jsonata";
 import { MappingError } from "../api/errors.js";
 import { envelopeOf, type Message } from "../api/message.js";
+import { registerMappingFunctions } from "../mapping/jsonata-functions.js";
 import type { ExpressionPool } from "./expression-pool.js";
 
 const MESSAGE_PATH = /^\$message((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
@@ -42,7 +43,7 @@ export class Evaluator {
   #compiledInline(expression: string): jsonata.Expression | null {
     let compiled = this.#inline.get(expression);
     if (compiled === undefined) {
-      compiled = terminates(expression) ? jsonata(expression) : null;
+      compiled = terminates(expression) ? registerMappingFunctions(jsonata(expression)) : null;
       if (this.#inline.size > 5000) this.#inline.clear();
       this.#inline.set(expression, compiled);
     }

@@ -14,10 +14,16 @@ const jsonata = require(workerData.jsonataPath);
 const cache = new Map();
 const queue = [];
 let busy = false;
+let functions;
+// The mapping helpers are an ES module (TypeScript under tsx in tests): loaded once, before any request.
+const loaded = (workerData.tsxApi ? import(workerData.tsxApi).then((api) => api.register()) : Promise.resolve())
+  .then(() => import(workerData.functionsUrl))
+  .then((module) => { functions = module; }, (error) => { functions = { registerMappingFunctions() { throw new Error("mapping helpers failed to load: " + (error && error.message)); } }; })
+  .then(() => parentPort.postMessage({ ready: true }));
 function compiled(source) {
   let expression = cache.get(source);
   if (!expression) {
-    expression = jsonata(source);
+    expression = functions.registerMappingFunctions(jsonata(source));
     cache.set(source, expression);
     if (cache.size > 2000) cache.delete(cache.keys().next().value);
   }
@@ -26,6 +32,7 @@ function compiled(source) {
 async function drain() {
   if (busy) return;
   busy = true;
+  await loaded;
   while (queue.length > 0) {
     const request = queue.shift();
     try {
@@ -53,6 +60,8 @@ interface PooledWorker {
   worker: Worker;
   /** Requests sent, in order: the head is the one running. */
   inFlight: Request[];
+  /** The mapping helpers are loaded: the budget of the head request runs from here. */
+  ready?: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -60,6 +69,7 @@ export class ExpressionPool {
   readonly #timeoutMs: number;
   readonly #workers: PooledWorker[] = [];
   readonly #jsonataPath: string;
+  readonly #functions = mappingFunctionsModule(import.meta.url);
   #nextId = 1;
   #closed = false;
 
@@ -72,12 +82,17 @@ export class ExpressionPool {
   #spawn(): PooledWorker {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { jsonataPath: this.#jsonataPath },
+      workerData: { jsonataPath: this.#jsonataPath, ...this.#functions },
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
     const pooled: PooledWorker = { worker, inFlight: [] };
     worker.unref();
-    worker.on("message", (reply: { id: number; ok: boolean; result?: string; error?: any }) => {
+    worker.on("message", (reply: { id: number; ok: boolean; result?: string; error?: any; ready?: true }) => {
+      if (reply.ready) {
+        pooled.ready = true;
+        this.#armTimer(pooled);
+        return;
+      }
       const head = pooled.inFlight.shift();
       if (!head || head.id !== reply.id) return;
       this.#armTimer(pooled);
@@ -103,7 +118,7 @@ export class ExpressionPool {
     if (pooled.timer) clearTimeout(pooled.timer);
     pooled.timer = undefined;
     const head = pooled.inFlight[0];
-    if (!head) return;
+    if (!head || !pooled.ready) return;
     pooled.timer = setTimeout(() => {
       const culprit = pooled.inFlight.shift();
       culprit?.reject(
@@ -175,4 +190,14 @@ export class ExpressionPool {
       await pooled.worker.terminate();
     }
   }
+}
+
+/**
+ * Where the worker imports the mapping helpers from: the compiled module beside this one, or under
+ * tsx (tests, `npm run junction`) the TypeScript source with tsx's loader, which workers do not inherit.
+ */
+function mappingFunctionsModule(base: string): { functionsUrl: string; tsxApi?: string } {
+  const typescript = base.endsWith(".ts");
+  const functionsUrl = new URL(`../mapping/jsonata-functions.${typescript ? "ts" : "js"}`, base).href;
+  return typescript ? { functionsUrl, tsxApi: import.meta.resolve("tsx/esm/api") } : { functionsUrl };
 }
