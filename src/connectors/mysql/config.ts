@@ -6,7 +6,7 @@ import {
   sqlPollProperties,
   sqlRequestSchema,
   sqlSinkSchema,
-} from "../postgres/sql-config.js";
+} from "../sql/sql-config.js";
 
 export const mysqlFlavour: SqlFlavour = {
   name: "mysql",

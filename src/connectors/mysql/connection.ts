@@ -17,7 +17,7 @@ import {
   raceAbort,
   type SqlDatabase,
   type SqlDialect,
-} from "../postgres/sql-database.js";
+} from "../sql/sql-database.js";
 import type { MysqlConnectionConfig } from "./config.js";
 
 /** Errors no retry can fix, beyond SQLSTATE classes 21, 22, 23 and 42 (MySQL reports many as HY000). */

@@ -1,10 +1,10 @@
 import type { ComponentContext, Requester, Sink, Source } from "../../api/component.js";
 import { defineConnector } from "../../api/component.js";
 import { ConfigError } from "../../api/errors.js";
-import type { SqlRequestConfig, SqlSinkConfig } from "../postgres/sql-config.js";
-import { checkPollConfig, SqlPollingSource } from "../postgres/sql-poll.js";
-import { SqlRequester } from "../postgres/sql-request.js";
-import { checkSinkConfig, SqlSink } from "../postgres/sql-sink.js";
+import type { SqlRequestConfig, SqlSinkConfig } from "../sql/sql-config.js";
+import { checkPollConfig, SqlPollingSource } from "../sql/sql-poll.js";
+import { SqlRequester } from "../sql/sql-request.js";
+import { checkSinkConfig, SqlSink } from "../sql/sql-sink.js";
 import {
   type MysqlConnectionConfig,
   MysqlConnectionSchema,

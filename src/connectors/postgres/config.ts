@@ -6,7 +6,7 @@ import {
   sqlPollProperties,
   sqlRequestSchema,
   sqlSinkSchema,
-} from "./sql-config.js";
+} from "../sql/sql-config.js";
 
 export const postgresFlavour: SqlFlavour = {
   name: "postgres",

@@ -10,7 +10,6 @@ import {
   TimeoutError,
 } from "../../api/errors.js";
 import { parseDuration } from "../../config/schema-types.js";
-import type { PostgresConnectionConfig } from "./config.js";
 import {
   bindable,
   isoTime,
@@ -18,7 +17,8 @@ import {
   raceAbort,
   type SqlDatabase,
   type SqlDialect,
-} from "./sql-database.js";
+} from "../sql/sql-database.js";
+import type { PostgresConnectionConfig } from "./config.js";
 
 /** SQLSTATE classes that no retry can fix: data, constraints, syntax and names, features. */
 const PERMANENT_CLASSES = new Set(["0A", "21", "22", "23", "27", "2F", "38", "39", "3F", "42", "44", "P0"]);

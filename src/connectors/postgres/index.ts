@@ -1,6 +1,10 @@
 import type { ComponentContext, Requester, Sink, Source } from "../../api/component.js";
 import { defineConnector } from "../../api/component.js";
 import { ConfigError } from "../../api/errors.js";
+import type { SqlRequestConfig, SqlSinkConfig } from "../sql/sql-config.js";
+import { checkPollConfig, SqlPollingSource } from "../sql/sql-poll.js";
+import { SqlRequester } from "../sql/sql-request.js";
+import { checkSinkConfig, SqlSink } from "../sql/sql-sink.js";
 import {
   type PostgresConnectionConfig,
   PostgresConnectionSchema,
@@ -11,10 +15,6 @@ import {
 } from "./config.js";
 import { PostgresConnection } from "./connection.js";
 import { ListenSource } from "./listen.js";
-import type { SqlRequestConfig, SqlSinkConfig } from "./sql-config.js";
-import { checkPollConfig, SqlPollingSource } from "./sql-poll.js";
-import { SqlRequester } from "./sql-request.js";
-import { checkSinkConfig, SqlSink } from "./sql-sink.js";
 
 function connectionOf(name: string, context: ComponentContext, what: string): PostgresConnection {
   const connection = context.connection(name);

@@ -5,7 +5,7 @@ import type { ComponentContext } from "../../api/component.js";
 import { TimeoutError } from "../../api/errors.js";
 import { silentLogger } from "../../observe/logger.js";
 import { classifyMysql, MysqlConnection, mysqlDialect } from "../mysql/connection.js";
-import { classifyPostgres, PostgresConnection, postgresDialect } from "./connection.js";
+import { classifyPostgres, PostgresConnection, postgresDialect } from "../postgres/connection.js";
 import { bindable, isoTime, namedPlaceholders } from "./sql-database.js";
 
 const postgres = await serviceTest("postgres");
