@@ -92,7 +92,7 @@ routes:
       const got = await eventually(
         () => {
           const list = changes(receiver, "/basic");
-          return list.length >= 4 && list;
+          return list.length >= 4 ? list : undefined;
         },
         15_000,
         "four changes",
@@ -193,7 +193,7 @@ routes:
         const { copy, seen } = await eventually(
           () => {
             const result = replay();
-            return expected.every((row) => result.copy.get(row.id) === row.v) && result;
+            return expected.every((row) => result.copy.get(row.id) === row.v) ? result : undefined;
           },
           20_000,
           "the copy to match the table",
@@ -245,7 +245,7 @@ routes:
         const got = await eventually(
           () => {
             const list = changes(receiver, "/filter");
-            return list.length >= 4 && list;
+            return list.length >= 4 ? list : undefined;
           },
           15_000,
           "four changes",
@@ -266,7 +266,9 @@ routes:
         const metrics = await eventually(
           async () => {
             const text = await (await fetch(`${running.adminUrl}/metrics`)).text();
-            return /junction_cdc_relation_changes\{route="capture",slot="[^"]+"\} 2/.test(text) && text;
+            return /junction_cdc_relation_changes\{route="capture",slot="[^"]+"\} 2/.test(text)
+              ? text
+              : undefined;
           },
           10_000,
           "the relation change count",
@@ -311,7 +313,7 @@ routes:
       const got = await eventually(
         () => {
           const list = changes(receiver, "/resume");
-          return list.length >= 51 && list;
+          return list.length >= 51 ? list : undefined;
         },
         15_000,
         "every row",
