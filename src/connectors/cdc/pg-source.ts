@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import type { LogicalReplicationService, Pgoutput } from "pg-logical-replication";
 import type { Source, SourceContext } from "../../api/component.js";
 import { ConfigError, ConnectionError, isJunctionError, ShuttingDownError } from "../../api/errors.js";
@@ -48,6 +48,7 @@ export class PgCdcSource implements Source {
   readonly #max: number;
   readonly #system: string;
   #service: LogicalReplicationService | undefined;
+  #pg!: typeof pg;
   #context: SourceContext | undefined;
   #timers: NodeJS.Timeout[] = [];
   #tx: OpenTransaction | undefined;
@@ -88,7 +89,9 @@ export class PgCdcSource implements Source {
     this.#shapes.clear();
     this.#primaryKeys.clear();
     const where = `cdc source in route "${this.route}"`;
+    // Client libraries load here, not at import: an engine without CDC never pays for them.
     const { LogicalReplicationService, PgoutputPlugin } = await import("pg-logical-replication");
+    this.#pg = (await import("pg")).default;
 
     const level = (await this.connection.query("SHOW wal_level", []))[0]?.wal_level;
     if (level !== "logical") {
@@ -129,10 +132,14 @@ export class PgCdcSource implements Source {
     // Exact types must be in place when the rows after a relation message are decoded, which
     // happens as they arrive (before this source processes them): set them at parse time.
     const parse = plugin.parse.bind(plugin);
+    const types = this.#pg.types as unknown as {
+      getTypeParser(oid: number, format: "text"): (text: string) => unknown;
+    };
     plugin.parse = (buffer: Buffer) => {
       const message = parse(buffer) as Pgoutput.Message;
       if (message.tag === "relation") {
-        for (const column of message.columns) column.parser = columnParser(column.typeOid);
+        for (const column of message.columns)
+          column.parser = columnParser(column.typeOid, types.getTypeParser);
       }
       return message;
     };
@@ -210,7 +217,7 @@ export class PgCdcSource implements Source {
   }
 
   async #createSlot(exportSnapshot: boolean): Promise<{ client: pg.Client; row: Record<string, string> }> {
-    const client = new pg.Client({
+    const client = new this.#pg.Client({
       ...replicationConfig(this.connection),
       replication: "database",
     } as pg.ClientConfig);
@@ -238,7 +245,11 @@ export class PgCdcSource implements Source {
    */
   async #snapshot(context: SourceContext): Promise<void> {
     const { client: replication, row } = await this.#createSlot(true);
-    const reader = new pg.Client({ ...this.connection.clientConfig, statement_timeout: 0, query_timeout: 0 });
+    const reader = new this.#pg.Client({
+      ...this.connection.clientConfig,
+      statement_timeout: 0,
+      query_timeout: 0,
+    });
     reader.on("error", () => {});
     try {
       await reader.connect();

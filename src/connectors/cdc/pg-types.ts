@@ -1,5 +1,3 @@
-import pg from "pg";
-
 const TIMESTAMP = 1114;
 const TIMESTAMPTZ = 1184;
 const DATE = 1082;
@@ -22,10 +20,13 @@ export function isoTime(value: string): string {
  * dates as `YYYY-MM-DD`, bytea as its `\x...` hex text; bigint and numeric stay strings and json is
  * parsed, as node-postgres does.
  */
-export function columnParser(typeOid: number): (text: string) => unknown {
+export function columnParser(
+  typeOid: number,
+  fallback: (oid: number, format: "text") => (text: string) => unknown,
+): (text: string) => unknown {
   if (typeOid === TIMESTAMP || typeOid === TIMESTAMPTZ) return isoTime;
   if (typeOid === DATE || typeOid === BYTEA) return (text) => text;
-  return pg.types.getTypeParser(typeOid, "text");
+  return fallback(typeOid, "text");
 }
 
 /** Microseconds since 1970 (pgoutput's commit time) as an ISO string with microseconds. */

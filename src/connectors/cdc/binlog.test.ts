@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import mysql from "mysql2/promise";
+import { eventually, startEngine } from "../../../test/helpers/engine.js";
+import { Receiver } from "../../../test/helpers/receiver.js";
+import { serviceTest } from "../../../test/helpers/services.js";
+
+const URL = "mysql://root@127.0.0.1:3306/test";
+const run = `jcdc_${process.pid}_${Date.now().toString(36)}`;
+const service = await serviceTest("mariadb");
+
+interface Change {
+  op: string;
+  schema: string;
+  table: string;
+  key: Record<string, unknown> | null;
+  before: Record<string, any> | null;
+  after: Record<string, any> | null;
+  lsn: string | null;
+  txid: string | null;
+  index: number;
+  last: boolean;
+}
+
+function changes(receiver: Receiver, path: string): (Change & { type: string })[] {
+  return receiver.requests
+    .filter((request) => request.url === path)
+    .map((request) => ({
+      ...(JSON.parse(request.body) as Change),
+      type: String(request.headers["ce-type"]),
+    }));
+}
+
+describe("cdc source: MySQL/MariaDB binlog", () => {
+  let db: mysql.Connection;
+  let receiver: Receiver;
+
+  before(async () => {
+    if (service.skip) return;
+    db = await mysql.createConnection({ uri: URL, dateStrings: true });
+    receiver = await new Receiver().start();
+  });
+
+  after(async () => {
+    if (service.skip) return;
+    await receiver.close();
+    await db.end();
+  });
+
+  test(
+    "inserts, updates and deletes with before and after images; a restart resumes from the checkpoint",
+    service,
+    async () => {
+      const table = `${run}_orders`;
+      const other = `${run}_other`;
+      await db.query(
+        `CREATE TABLE ${table} (id INT PRIMARY KEY, name VARCHAR(20), amount DECIMAL(12,2), at DATETIME(6)) ENGINE=InnoDB`,
+      );
+      await db.query(`CREATE TABLE ${other} (id INT PRIMARY KEY) ENGINE=InnoDB`);
+      const yaml = `
+connections:
+  shop: { mysql: { url: "${URL}" } }
+routes:
+  capture:
+    from: { cdc: { connection: shop, tables: [${table}], maxTransactionMessages: 4 } }
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/binlog" } } ]
+`;
+      const first = await startEngine(yaml);
+      let second: Awaited<ReturnType<typeof startEngine>> | undefined;
+      try {
+        await db.beginTransaction();
+        await db.query(
+          `INSERT INTO ${table} VALUES (1, 'a', 10.50, '2026-03-01 10:00:00.000001'), (2, 'b', 1, NULL)`,
+        );
+        await db.query(`UPDATE ${table} SET name = 'a2' WHERE id = 1`);
+        await db.commit();
+        await db.query(`INSERT INTO ${other} VALUES (1)`);
+        await db.query(`DELETE FROM ${table} WHERE id = 2`);
+        const got = await eventually(
+          () => {
+            const list = changes(receiver, "/binlog");
+            return list.length >= 4 ? list : undefined;
+          },
+          15_000,
+          "four changes",
+        );
+        assert.deepEqual(
+          got.map((c) => [c.op, c.key]),
+          [
+            ["insert", { id: 1 }],
+            ["insert", { id: 2 }],
+            ["update", { id: 1 }],
+            ["delete", { id: 2 }],
+          ],
+        );
+        const [insert, , update, del] = got;
+        assert.equal(insert.type, `cdc.${table}.insert`);
+        assert.equal(insert.schema, "test");
+        assert.deepEqual(insert.after, {
+          id: 1,
+          name: "a",
+          amount: "10.50",
+          at: "2026-03-01T10:00:00.000001",
+        });
+        assert.equal(insert.before, null);
+        assert.deepEqual(update.before, insert.after);
+        assert.equal(update.after?.name, "a2");
+        assert.equal(insert.txid, update.txid);
+        assert.deepEqual([insert.index, update.index, update.last], [0, 2, true]);
+        assert.deepEqual(del.before, { id: 2, name: "b", amount: "1.00", at: null });
+        assert.equal(del.after, null);
+        assert.ok(
+          got.every((c) => c.table === table),
+          "the unlisted table is not captured",
+        );
+
+        // Stopped: a 10-row transaction (stored in chunks of 4 later) and a single insert.
+        await first.stop();
+        await db.query(
+          `INSERT INTO ${table} (id) VALUES ${Array.from({ length: 10 }, (_, i) => `(${10 + i})`).join(", ")}`,
+        );
+        await db.query(`INSERT INTO ${table} (id) VALUES (30)`);
+        second = await startEngine(yaml, { dir: first.dir });
+        await db.query(`ALTER TABLE ${table} ADD COLUMN note VARCHAR(10)`);
+        await db.query(`INSERT INTO ${table} (id, note) VALUES (31, 'new')`);
+        const all = await eventually(
+          () => {
+            const list = changes(receiver, "/binlog");
+            return list.length >= 16 ? list : undefined;
+          },
+          15_000,
+          "the changes made while stopped",
+        );
+        const ids = all.slice(4).map((c) => Number(c.after?.id));
+        assert.deepEqual(ids, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 30, 31], "each once, in binlog order");
+        assert.deepEqual(
+          all.slice(4, 14).map((c) => c.index),
+          Array.from({ length: 10 }, (_, i) => i),
+        );
+        assert.equal(all[15].after?.note, "new", "the row after ALTER TABLE carries the new column");
+        const metrics = await (await fetch(`${second.adminUrl}/metrics`)).text();
+        assert.match(metrics, /junction_cdc_relation_changes\{route="capture",slot="binlog:\d+"\} 1/);
+        assert.match(metrics, /junction_cdc_slot_active\{route="capture",slot="binlog:\d+"\} 1/);
+      } finally {
+        await second?.stop();
+        await first.stop().catch(() => {});
+        await db.query(`DROP TABLE IF EXISTS ${table}, ${other}`);
+      }
+    },
+  );
+});
