@@ -44,7 +44,7 @@ function fail(message: string): never {
 
 function currency(code: string): string {
   const upper = typeof code === "string" ? code.trim().toUpperCase() : "";
-  known ??= new Set(Intl.supportedValuesOf("currency"));
+  known ??= new Set([...Intl.supportedValuesOf("currency"), ...Object.keys(MINOR_UNITS)]);
   if (!known.has(upper)) fail(`unknown currency "${code}": use an ISO 4217 code such as "EUR"`);
   return upper;
 }

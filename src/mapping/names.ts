@@ -144,6 +144,8 @@ export function splitName(fullName: string, options: SplitNameOptions = {}): Nam
   }
   const familyWords = Math.min(Math.max(options.familyWords ?? 1, 1), words.length - 1);
   parts.family = words.slice(words.length - familyWords).join(" ");
+  const particle = leadingParticle(parts.family.split(" "));
+  if (particle) parts.particle = particle;
   const rest = words.slice(0, words.length - familyWords);
   assignGiven(parts, rest);
   if (options.familyWords === undefined && rest.length > 1 && !rest.slice(1).every(isInitial)) {

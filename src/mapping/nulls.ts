@@ -64,7 +64,10 @@ export function applyNullPolicyDeep(
 ): unknown {
   const except = new Set(options.except ?? []);
   const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk).filter((item) => item !== undefined);
+    if (Array.isArray(node))
+      return node
+        .map((item) => applyNullPolicy(walk(item), policy, options))
+        .filter((item) => item !== undefined);
     if (node === null || typeof node !== "object") return node;
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(node)) {

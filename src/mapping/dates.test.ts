@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type DstPolicy, parseDate, toTimeZone } from "./dates.js";
+
+test("parseDate with explicit formats gives ISO 8601", () => {
+  const cases: Array<[string, string, string | undefined, string]> = [
+    ["31/12/2024", "DD/MM/YYYY", undefined, "2024-12-31"],
+    ["12/31/2024", "MM/DD/YYYY", "America/New_York", "2024-12-31"],
+    ["2024-12-31", "YYYY-MM-DD", "Pacific/Kiritimati", "2024-12-31"], // a date is never shifted
+    ["5 Mar 2024 14:05", "D MMM YYYY HH:mm", "Europe/Paris", "2024-03-05T14:05:00+01:00"],
+    ["5 March 2024 2:05 pm", "D MMMM YYYY h:mm a", "Europe/Paris", "2024-03-05T14:05:00+01:00"],
+    ["12:00 AM 01.07.24", "hh:mm A DD.MM.YY", "UTC", "2024-07-01T00:00:00Z"],
+    ["01.07.69", "DD.MM.YY", undefined, "2069-07-01"],
+    ["01.07.70", "DD.MM.YY", undefined, "1970-07-01"],
+    ["20240701T120000", "YYYYMMDD[T]HHmmss", "Asia/Tokyo", "2024-07-01T12:00:00+09:00"],
+    ["2024-07-01 12:00:00.250", "YYYY-MM-DD HH:mm:ss.SSS", undefined, "2024-07-01T12:00:00.250Z"],
+    ["2024-07-01T12:00:00+0200", "YYYY-MM-DD[T]HH:mm:ssZ", undefined, "2024-07-01T12:00:00+02:00"],
+    ["2024-07-01T12:00:00+02:00", "YYYY-MM-DD[T]HH:mm:ssZ", "UTC", "2024-07-01T10:00:00Z"],
+    ["29/02/2024", "DD/MM/YYYY", undefined, "2024-02-29"],
+  ];
+  for (const [text, format, zone, expected] of cases)
+    assert.equal(parseDate(text, format, zone), expected, `${text} ${format}`);
+});
+
+test("parseDate rejects what is not a date, naming it", () => {
+  assert.throws(() => parseDate("29/02/2023", "DD/MM/YYYY"), /"29\/02\/2023" is not a calendar date/);
+  assert.throws(() => parseDate("2024-13-01", "YYYY-MM-DD"), /not a calendar date/);
+  assert.throws(() => parseDate("2024/07/01", "YYYY-MM-DD"), /does not match the date format "YYYY-MM-DD"/);
+  assert.throws(() => parseDate("13:00 PM", "hh:mm A"), /not a 12-hour clock hour/);
+  assert.throws(() => parseDate("1 Foo 2024", "D MMM YYYY"), /not an English month name/);
+  assert.throws(() => parseDate("2024-07-01 10:00", "YYYY-MM-DD HH:mm", "Mars/Olympus"), /unknown time zone/);
+});
+
+test("DST gaps and overlaps follow the policy: compatible (default), earlier, later, reject", () => {
+  // New York springs forward at 02:00 on 2024-03-10 (02:30 does not exist) and falls back at 02:00 on
+  // 2024-11-03 (01:30 happens twice).
+  const gap = "2024-03-10 02:30";
+  const overlap = "2024-11-03 01:30";
+  const zone = "America/New_York";
+  const expected: Record<DstPolicy, [string, string]> = {
+    compatible: ["2024-03-10T03:30:00-04:00", "2024-11-03T01:30:00-04:00"],
+    earlier: ["2024-03-10T01:30:00-05:00", "2024-11-03T01:30:00-04:00"],
+    later: ["2024-03-10T03:30:00-04:00", "2024-11-03T01:30:00-05:00"],
+    reject: ["", ""],
+  };
+  for (const [policy, [gapResult, overlapResult]] of Object.entries(expected) as Array<
+    [DstPolicy, [string, string]]
+  >) {
+    if (policy === "reject") {
+      assert.throws(() => parseDate(gap, "YYYY-MM-DD HH:mm", zone, { dst: policy }), /does not exist/);
+      assert.throws(() => parseDate(overlap, "YYYY-MM-DD HH:mm", zone, { dst: policy }), /ambiguous/);
+    } else {
+      assert.equal(parseDate(gap, "YYYY-MM-DD HH:mm", zone, { dst: policy }), gapResult, `${policy} gap`);
+      assert.equal(parseDate(overlap, "YYYY-MM-DD HH:mm", zone, { dst: policy }), overlapResult, policy);
+    }
+  }
+  // Southern hemisphere and a half-hour zone.
+  assert.equal(
+    parseDate("2024-10-06 02:30", "YYYY-MM-DD HH:mm", "Australia/Sydney"),
+    "2024-10-06T03:30:00+11:00",
+  );
+  assert.equal(
+    parseDate("2024-04-07 02:30", "YYYY-MM-DD HH:mm", "Australia/Adelaide", { dst: "later" }),
+    "2024-04-07T02:30:00+09:30",
+  );
+});
+
+test("toTimeZone converts instants, keeps dates, and refuses to guess a missing offset", () => {
+  assert.equal(toTimeZone("2024-07-01T12:00:00Z", "Europe/Paris"), "2024-07-01T14:00:00+02:00");
+  assert.equal(toTimeZone("2024-01-01T12:00:00Z", "Europe/Paris"), "2024-01-01T13:00:00+01:00");
+  assert.equal(toTimeZone("2024-07-01T23:30:00-07:00", "Asia/Kolkata"), "2024-07-02T12:00:00+05:30");
+  assert.equal(toTimeZone("2024-07-01T12:00:00.123+05:30", "UTC"), "2024-07-01T06:30:00.123Z");
+  assert.equal(toTimeZone("2024-07-01", "Pacific/Kiritimati"), "2024-07-01");
+  assert.equal(toTimeZone("2024-07-01T12:00:00", "Asia/Tokyo", "Europe/London"), "2024-07-01T20:00:00+09:00");
+  assert.throws(() => toTimeZone("2024-07-01T12:00:00", "Asia/Tokyo"), /has no offset/);
+  assert.throws(() => toTimeZone("yesterday", "UTC"), /not an ISO 8601/);
+  assert.throws(() => toTimeZone("2024-02-30", "UTC"), /not a calendar date/);
+});
