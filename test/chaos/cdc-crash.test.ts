@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pg from "pg";
+import { IdempotentReceiver } from "../helpers/idempotent-receiver.js";
+import { serviceTest } from "../helpers/services.js";
+import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } from "./harness.js";
+
+/**
+ * The change data capture crash promise (issue 7). A writer commits row changes (inserts, updates,
+ * deletes in transactions of 1 to 20 changes over 200 keys) to PostgreSQL while the `junction run`
+ * process reading them through a logical replication slot is SIGKILLed in the middle of the
+ * stream and started again. Changes go cdc → a channel partitioned by table + primary key → an
+ * HTTP sink (an idempotent receiver, Idempotency-Key = message id).
+ *
+ * Every change is identified by a value only it carries (`v` is a global sequence: inserts and
+ * updates write a new one, a delete removes the row holding one), so a change stored twice after
+ * a crash would show as a duplicate *effect* even though its message ids differ.
+ *
+ * Pass: lost 0, duplicate effects 0, unexpected 0, per-key order = commit order, exit 0 on SIGTERM.
+ */
+const CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? size(4_000, 20_000));
+const KILLS = Number(process.env.CHAOS_CDC_KILLS ?? 5);
+const KEYS = 200;
+const URL = "postgres://postgres@127.0.0.1:5432/test";
+const SEED = chaosSeed();
+const service = await serviceTest("postgres");
+
+interface Body {
+  op: string;
+  key: { id: number } | null;
+  before: { id: number; v: number } | null;
+  after: { id: number; v: number } | null;
+}
+
+const identity = (body: Body) => (body.op === "delete" ? `d${body.before?.v}` : `w${body.after?.v}`);
+
+test(`cdc crash: ${CHANGES} row changes, ${KILLS} SIGKILLs (seed ${SEED})`, {
+  ...service,
+  timeout: size(5 * 60_000, 30 * 60_000),
+}, async () => {
+  console.log(`chaos cdc-crash: seed=${SEED} (replay with CHAOS_SEED=${SEED})`);
+  const rand = seededRandom(SEED);
+  const started = performance.now();
+  const name = `jcdc_chaos_${process.pid}_${Date.now().toString(36)}`;
+  const db = new pg.Client({ connectionString: URL });
+  await db.connect();
+  await db.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v bigint NOT NULL)`);
+  const receiver = await new IdempotentReceiver({
+    identify: (request) => identity(request.json as Body),
+    partitionOf: (request) => String((request.json as Body).key?.id ?? ""),
+  }).start();
+  const engine = await EngineProcess.create(`
+connections:
+  db: { postgres: { url: "${URL}" } }
+channels:
+  changes: { queue: { partitionBy: "table & ':' & $string(key)" } }
+policies:
+  steady: { retry: { attempts: 1000, initial: 20ms, max: 200ms } }
+routes:
+  capture:
+    from: { cdc: { connection: db, tables: [${name}], slot: ${name}, replicaIdentityFull: true, maxTransactionMessages: 8 } }
+    to: [ { channel: changes } ]
+  deliver:
+    from: { channel: changes }
+    concurrency: 8
+    to: [ { http: { url: "${receiver.url}/changes", idempotencyKey: "{{ $message.id }}" } } ]
+    policy: steady
+`);
+  // Per key, the identities of its changes in commit order (one writer: commit order = write order).
+  const expected = new Map<string, string[]>();
+  const all = new Set<string>();
+  const record = (id: number, change: string) => {
+    const list = expected.get(String(id)) ?? [];
+    list.push(change);
+    expected.set(String(id), list);
+    all.add(change);
+  };
+  let kills = 0;
+  try {
+    await engine.start();
+    const writing = (async () => {
+      const live = new Map<number, number>(); // id -> v
+      let seq = 0;
+      let written = 0;
+      while (written < CHANGES) {
+        const count = Math.min(CHANGES - written, 1 + Math.floor(rand() * 20));
+        const pending: [number, string][] = [];
+        const before = new Map(live);
+        await db.query("BEGIN");
+        for (let i = 0; i < count; i++) {
+          const id = Math.floor(rand() * KEYS);
+          const v = ++seq;
+          if (!live.has(id)) {
+            await db.query(`INSERT INTO ${name} VALUES ($1, $2)`, [id, v]);
+            live.set(id, v);
+            pending.push([id, `w${v}`]);
+          } else if (rand() < 0.8) {
+            await db.query(`UPDATE ${name} SET v = $2 WHERE id = $1`, [id, v]);
+            live.set(id, v);
+            pending.push([id, `w${v}`]);
+          } else {
+            await db.query(`DELETE FROM ${name} WHERE id = $1`, [id]);
+            pending.push([id, `d${live.get(id)}`]);
+            live.delete(id);
+          }
+        }
+        if (rand() < 0.05) {
+          // A rolled-back transaction: none of it may arrive.
+          await db.query("ROLLBACK");
+          live.clear();
+          for (const [id, v] of before) live.set(id, v);
+          continue;
+        }
+        await db.query("COMMIT");
+        for (const [id, change] of pending) record(id, change);
+        written += count;
+      }
+    })();
+
+    // Kill at evenly spaced points of the delivered stream, so every kill lands mid-stream.
+    const killing = (async () => {
+      for (let k = 1; k <= KILLS; k++) {
+        const mark = Math.floor((CHANGES * k) / (KILLS + 1));
+        await until(() => receiver.effects.size >= mark, size(120_000, 600_000), `${mark} effects`, 20);
+        await sleep(rand() * 200);
+        await engine.kill();
+        kills++;
+        await engine.start();
+      }
+    })();
+    await Promise.all([writing, killing]);
+    const killedAt = performance.now();
+
+    const missing = () => [...all].filter((change) => !receiver.effects.has(change));
+    await until(() => missing().length === 0, size(120_000, 600_000), "every committed change", 100).catch(
+      (error) => {
+        throw new Error(`${(error as Error).message}; ${missing().length} missing (log: ${engine.logFile})`);
+      },
+    );
+    await until(() => engine.drained(), 60_000, "channels to be empty", 100);
+    const exitCode = await engine.stop();
+
+    let orderViolations = 0;
+    for (const [key, changes] of expected) {
+      const position = new Map(changes.map((change, index) => [change, index]));
+      let highest = -1;
+      for (const change of receiver.order.get(key) ?? []) {
+        const at = position.get(change) ?? -1;
+        if (at < highest) orderViolations++;
+        highest = Math.max(highest, at);
+      }
+    }
+    const unexpected = [...receiver.effects.keys()].filter((change) => !all.has(change));
+    const duplicateEffects = receiver.duplicateEffects();
+    summary("cdc-crash", {
+      seed: SEED,
+      changes: all.size,
+      kills,
+      delivered: receiver.effects.size,
+      lost: missing().length,
+      duplicateDeliveries: receiver.counts.replayed,
+      duplicateEffects: duplicateEffects.length,
+      unexpected: unexpected.length,
+      orderViolations,
+      restartMaxMs: Math.round(Math.max(...engine.startTimes)),
+      killSeconds: Math.round((killedAt - started) / 1000),
+      totalSeconds: Math.round((performance.now() - started) / 1000),
+    });
+    assert.equal(kills, KILLS);
+    assert.equal(all.size, CHANGES, "the writer committed every change");
+    assert.deepEqual(missing().slice(0, 10), [], "no committed change lost");
+    assert.deepEqual(duplicateEffects.slice(0, 10), [], "no change applied twice");
+    assert.deepEqual(unexpected.slice(0, 10), [], "nothing that was not committed (rolled back) arrived");
+    assert.equal(orderViolations, 0, "per key, effects follow commit order");
+    assert.equal(exitCode, 0, "the last engine stops cleanly on SIGTERM");
+    engine.remove();
+  } finally {
+    await engine.kill();
+    await receiver.close();
+    await until(
+      async () => {
+        await db.query(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+          [name],
+        );
+        return true;
+      },
+      15_000,
+      "the slot to be dropped",
+      200,
+    ).catch(() => {});
+    await db.query(`DROP PUBLICATION IF EXISTS ${name}`);
+    await db.query(`DROP TABLE IF EXISTS ${name}`);
+    await db.end();
+  }
+});
