@@ -5,6 +5,7 @@ import { parseListen } from "../engine/http-host.js";
 import { problem } from "../engine/problem.js";
 import { liveMap } from "../map/serve.js";
 import { registerDeadLetterRoutes } from "./dlq-routes.js";
+import { REGISTRY_PREFIX, registerRegistryRoutes, registryAuthorized } from "./registry-routes.js";
 
 /**
  * The admin HTTP API behind the CLI and the console: health, routes, channels, dead letters and
@@ -15,8 +16,11 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
 
   app.addHook("onRequest", async (request, reply) => {
-    if (!expected || !request.url.startsWith("/api/")) return;
+    const registry = request.url.startsWith(`${REGISTRY_PREFIX}/`) || request.url === REGISTRY_PREFIX;
+    if (!expected || (!request.url.startsWith("/api/") && !registry)) return;
     const given = Buffer.from(String(request.headers.authorization ?? ""));
+    // Registry clients speak Basic auth: any user name, the token as password.
+    if (registry && registryAuthorized(request.headers.authorization, options.token!)) return;
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return reply
         .code(401)
@@ -76,6 +80,7 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   });
 
   registerDeadLetterRoutes(app, engine);
+  registerRegistryRoutes(app, engine);
 
   app.get<{ Querystring: { window?: string } }>("/api/map", async (request) =>
     liveMap(engine.model, engine.store, request.query),

@@ -1,4 +1,5 @@
 import type { StepFunction } from "../api/step.js";
+import { DECLARED_SCHEMAS, type SchemaDeclaration } from "../registry/declared.js";
 
 /**
  * The one runtime model. YAML files and the TypeScript DSL both compile to it, and the engine only
@@ -77,6 +78,17 @@ export interface RouteModel {
   concurrency: number;
   maxDepth: number;
   lease: string;
+  /** The canonical schema (subject@version or model name) its output is checked against, as a last step. */
+  canonical?: string;
+}
+
+/** A canonical model: a registered schema plus, per system, mappings to it and from it. */
+export interface CanonicalModel {
+  name: string;
+  description?: string;
+  /** subject, subject@latest or subject@N. */
+  schema: string;
+  systems: Record<string, { to?: string; from?: string }>;
 }
 
 export interface AlertModel {
@@ -115,6 +127,9 @@ export interface IntegrationModel {
   policies: Record<string, PolicyModel>;
   routes: Record<string, RouteModel>;
   alerts: Record<string, AlertModel>;
+  /** Subjects of the schema registry declared in the configuration (registered at start). */
+  schemas: Record<string, SchemaDeclaration>;
+  models: Record<string, CanonicalModel>;
   engine: EngineModel;
 }
 
@@ -135,6 +150,8 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
     policies: raw.policies ?? {},
     routes: {},
     alerts: {},
+    schemas: raw.schemas ?? {},
+    models: {},
     engine: {
       store: {
         sqlite: {
@@ -176,6 +193,20 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       maxDepth: options.maxDepth ?? 100_000,
     };
   }
+  for (const [name, value] of Object.entries<any>(raw.models ?? {})) {
+    model.models[name] = {
+      name,
+      ...(value.description ? { description: value.description } : {}),
+      schema: value.schema,
+      systems: value.systems ?? {},
+    };
+  }
+  const declared = { configDir, schemas: model.schemas };
+  /** Validate steps naming a subject carry the declared schemas, to register them at start. */
+  const withDeclared = (config: any) =>
+    config && typeof config === "object" && typeof config.subject === "string"
+      ? Object.assign({ ...config }, { [DECLARED_SCHEMAS]: declared })
+      : config;
   for (const [name, route] of Object.entries<any>(raw.routes ?? {})) {
     const base = `routes.${name}`;
     model.routes[name] = {
@@ -186,14 +217,25 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
         const path = `${base}.steps[${index}]`;
         if (typeof step === "function")
           return { kind: "function", fn: step, name: step.name || "function", path };
-        return slotRef(step, path);
+        const ref = slotRef(step, path);
+        return ref.kind === "validate" ? { ...ref, config: withDeclared(ref.config) } : ref;
       }),
       to: route.to.map((target: any, index: number) => slotRef(target, `${base}.to[${index}]`)),
       ...(route.policy ? { policy: route.policy } : {}),
       concurrency: route.concurrency ?? 8,
       maxDepth: route.maxDepth ?? 100_000,
       lease: route.lease ?? "60s",
+      ...(route.canonical ? { canonical: route.canonical } : {}),
     };
+    // A canonical route checks its mapped output against the model's schema after its own steps.
+    if (route.canonical) {
+      const subject = model.models[route.canonical]?.schema ?? route.canonical;
+      model.routes[name].steps.push({
+        kind: "validate",
+        config: withDeclared({ subject }),
+        path: `${base}.canonical`,
+      });
+    }
   }
   for (const [name, alert] of Object.entries<any>(raw.alerts ?? {})) {
     model.alerts[name] = {

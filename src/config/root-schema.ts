@@ -295,6 +295,74 @@ export const AlertConditionSchema = Type.Object(
   { additionalProperties: false, minProperties: 1, maxProperties: 1, description: "Exactly one condition." },
 );
 
+/** `order`, `order@latest` or `order@2`: a subject of the schema registry, optionally at a version. */
+export const SUBJECT_REFERENCE = "^[^@\\s]+(@(latest|[1-9][0-9]*))?$";
+
+export const SchemaDeclarationSchema = Type.Object(
+  {
+    file: Type.Optional(
+      Type.String({
+        description:
+          "Schema file, relative to the configuration, registered at start (the same file again is a no-op). Without it the subject is managed through the registry API.",
+        examples: ["schemas/order.avsc"],
+      }),
+    ),
+    type: Type.Optional(
+      Type.Union([Type.Literal("avro"), Type.Literal("json"), Type.Literal("protobuf")], {
+        description:
+          "Schema language; by default from the extension (.avsc avro, .proto protobuf, else json).",
+      }),
+    ),
+    compatibility: Type.Optional(
+      Type.Union(
+        [
+          "BACKWARD",
+          "BACKWARD_TRANSITIVE",
+          "FORWARD",
+          "FORWARD_TRANSITIVE",
+          "FULL",
+          "FULL_TRANSITIVE",
+          "NONE",
+        ].map((level) => Type.Literal(level)),
+        {
+          description:
+            "Confluent compatibility level for this subject; default the registry's global level (BACKWARD).",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const CanonicalModelSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    schema: Type.String({
+      pattern: SUBJECT_REFERENCE,
+      description: "The registered schema of the model: subject, subject@latest or subject@N.",
+      examples: ["order@2"],
+    }),
+    systems: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          {
+            to: Type.Optional(
+              Type.String({ description: "Mapping (JSONata file) from the system's format to the model." }),
+            ),
+            from: Type.Optional(
+              Type.String({ description: "Mapping (JSONata file) from the model to the system's format." }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { description: "Per system (declared under systems:), its mappings to and from the model." },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
   const system = Type.Object(
     {
@@ -371,6 +439,14 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
         Duration({
           description: "How long a claimed message is reserved before it is redelivered.",
           default: "60s",
+        }),
+      ),
+      canonical: Type.Optional(
+        Type.String({
+          pattern: SUBJECT_REFERENCE,
+          description:
+            "The canonical schema the route's output must match after its steps, before its targets: a subject (`order`, `order@2`, `order@latest`) or a model under `models:`. Messages that do not match are dead-lettered with the failing fields.",
+          examples: ["order@2"],
         }),
       ),
     },
@@ -554,6 +630,15 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
             { additionalProperties: false },
           ),
           "Rules that watch the integrations and notify when something is wrong, or silent.",
+        ),
+      ),
+      schemas: Type.Optional(
+        named(SchemaDeclarationSchema, "Subjects of Junction's schema registry, with their schema files."),
+      ),
+      models: Type.Optional(
+        named(
+          CanonicalModelSchema,
+          "Canonical models: a registered schema plus, for each system, a mapping to it and from it.",
         ),
       ),
       engine: Type.Optional(engine),

@@ -345,6 +345,7 @@ export function validateConfig(
     if (route.policy !== undefined) checkReference("policy", route.policy, [...base, "policy"]);
   }
 
+  checkSchemas(ctx, raw, routes, checkSystem);
   reportCycles(ctx, feeds, reads);
   checkAlerts(ctx, raw.alerts, { routes, channels, connections, systems }, (value, path) => {
     const sinkName = checkSlot(ctx, "sink", value, path);
@@ -352,6 +353,67 @@ export function validateConfig(
   });
   checkEngine(ctx, raw.engine);
   return { issues: ctx.issues };
+}
+
+/**
+ * Schema registry references: declared schema files exist, and every subject a validate step, a
+ * route's `canonical:` or a model names is declared under `schemas:` (a model name also works for canonical).
+ */
+function checkSchemas(
+  ctx: ValidationContext,
+  raw: Record<string, unknown>,
+  routes: Record<string, unknown>,
+  checkSystem: (value: unknown, path: Path) => void,
+): void {
+  const schemas = isObject(raw.schemas) ? raw.schemas : {};
+  const models = isObject(raw.models) ? raw.models : {};
+  const checkFile = (file: unknown, path: Path) => {
+    if (typeof file === "string" && !existsSync(resolve(ctx.configDir, file)))
+      report(ctx, path, `file not found: ${file} (relative to ${ctx.configDir})`);
+  };
+  const checkSubject = (reference: unknown, path: Path, allowModel = false) => {
+    if (typeof reference !== "string") return;
+    const subject = reference.replace(/@[^@]*$/, "");
+    if (subject in schemas || (allowModel && reference in models)) return;
+    const known = [...Object.keys(schemas), ...(allowModel ? Object.keys(models) : [])];
+    const suggestion = nearest(subject, known);
+    report(
+      ctx,
+      path,
+      `subject "${subject}" is not declared under schemas:${allowModel ? " (nor a model under models:)" : ""}${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
+    );
+  };
+  for (const [subject, declaration] of Object.entries(schemas)) {
+    if (isObject(declaration)) checkFile(declaration.file, ["schemas", subject, "file"]);
+  }
+  for (const [name, model] of Object.entries(models)) {
+    if (!isObject(model)) continue;
+    checkSubject(model.schema, ["models", name, "schema"]);
+    if (!isObject(model.systems)) continue;
+    for (const [system, mappings] of Object.entries(model.systems)) {
+      checkSystem(system, ["models", name, "systems", system]);
+      if (!isObject(mappings)) continue;
+      checkFile(mappings.to, ["models", name, "systems", system, "to"]);
+      checkFile(mappings.from, ["models", name, "systems", system, "from"]);
+    }
+  }
+  for (const [routeName, route] of Object.entries(routes)) {
+    if (!isObject(route)) continue;
+    checkSubject(route.canonical, ["routes", routeName, "canonical"], true);
+    if (!Array.isArray(route.steps)) continue;
+    route.steps.forEach((step, index) => {
+      if (!isObject(step) || !isObject(step.validate)) return;
+      const body = step.validate;
+      const path: Path = ["routes", routeName, "steps", index, "validate"];
+      if ((body.schema === undefined) === (body.subject === undefined))
+        report(
+          ctx,
+          path,
+          "give either schema (a JSON Schema file) or subject (a registered schema), not both",
+        );
+      checkSubject(body.subject, [...path, "subject"]);
+    });
+  }
 }
 
 /** An alert's condition must name routes, channels, connections and systems that exist. */
