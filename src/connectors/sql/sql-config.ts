@@ -43,6 +43,8 @@ export interface SqlPollConfig {
   key?: string;
   start?: { watermark: string | number; key: string | number };
   interval?: string;
+  schedule?: { cron: string; timezone?: string };
+  mode?: "incremental" | "snapshot";
   batch?: number;
   subject?: string;
   system?: string;
@@ -224,11 +226,44 @@ export function sqlPollProperties(flavour: SqlFlavour) {
         },
       ),
     ),
+    mode: Type.Optional(
+      Type.Union([Type.Literal("incremental"), Type.Literal("snapshot")], {
+        default: "incremental",
+        description:
+          "incremental: each run reads the rows past the checkpointed (watermark, key). snapshot: each run reads the whole table or query, `batch` rows at a time in `key` order (keyset pages, so memory stays bounded); the run's last message carries the `junction-snapshot-complete` header. Snapshot needs `key` only.",
+      }),
+    ),
     interval: Type.Optional(
       Duration({
-        description: "Pause between polls once caught up (a full batch polls again at once).",
+        description:
+          "Pause between runs once caught up (a full batch polls again at once). Excludes `schedule`; the default when neither is set.",
         default: "5s",
       }),
+    ),
+    schedule: Type.Optional(
+      Type.Object(
+        {
+          cron: Type.String({
+            minLength: 1,
+            description:
+              "Cron expression, 5 fields (minute first) or 6 (seconds first); `@hourly`, `@daily`... allowed.",
+            examples: ["0 */5 * * * *", "30 2 * * *"],
+          }),
+          timezone: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                "IANA time zone the expression is read in; default UTC. Across DST changes a fixed time (`30 2 * * *`) runs once: at the first valid time after a skipped hour, once in a repeated hour.",
+              examples: ["Europe/Paris", "America/New_York"],
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Run on a cron schedule instead of `interval`. Runs never overlap: a tick while a run is still extracting is skipped (and logged). Ticks missed while the engine was down are not replayed one by one: on start, one run starts at once if at least one tick was missed (or a run was interrupted), then the schedule goes on.",
+        },
+      ),
     ),
     batch: Type.Optional(
       Type.Integer({
