@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { runLog } from "../connectors/sql/run-log.js";
 import type { CommitBatch, JournalEntry, Store } from "../store/store.js";
 
 /**
@@ -171,6 +172,50 @@ export class Metrics {
       "Schema changes (columns added, dropped, retyped) a change data capture source saw since it started.",
       (slot) => slot.relationChanges,
     );
+    // Extraction runs of the SQL sources, which report to their process-wide run log.
+    new Counter({
+      name: "junction_etl_runs_total",
+      help: "Extraction runs ended, by outcome: success, failed, interrupted.",
+      labelNames: ["route", "outcome"],
+      registers,
+      collect() {
+        this.reset();
+        for (const totals of runLog.totals())
+          for (const [outcome, count] of totals.runs) this.inc({ route: totals.route, outcome }, count);
+      },
+    });
+    new Counter({
+      name: "junction_etl_rows_total",
+      help: "Rows extracted and stored by extraction runs.",
+      labelNames: ["route"],
+      registers,
+      collect() {
+        this.reset();
+        for (const totals of runLog.totals()) this.inc({ route: totals.route }, totals.rows);
+      },
+    });
+    new Counter({
+      name: "junction_etl_skipped_ticks_total",
+      help: "Schedule ticks skipped because the previous run was still going.",
+      labelNames: ["route"],
+      registers,
+      collect() {
+        this.reset();
+        for (const totals of runLog.totals()) this.inc({ route: totals.route }, totals.skippedTicks);
+      },
+    });
+    new Gauge({
+      name: "junction_etl_last_success_timestamp_seconds",
+      help: "End of the last successful extraction run, Unix time.",
+      labelNames: ["route"],
+      registers,
+      collect() {
+        this.reset();
+        for (const totals of runLog.totals())
+          if (totals.lastSuccessMs !== undefined)
+            this.set({ route: totals.route }, totals.lastSuccessMs / 1000);
+      },
+    });
     gauge(
       "junction_journal_hops",
       "Hops kept in the journal (until journal retention removes them).",
