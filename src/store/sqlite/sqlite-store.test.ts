@@ -335,4 +335,78 @@ describe("sqlite store", () => {
     assert.equal(store.integrityCheck(), "ok");
     await store.close();
   });
+
+  test("a reopened store knows its depths from the kept counts; leases are recovered, stats match", async () => {
+    const dir = tempDir();
+    const first = open("process", dir);
+    first.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
+    first.subscribe("t", "t:a");
+    first.subscribe("t", "t:b");
+    await first.commit({
+      appends: Array.from({ length: 10 }, (_, index) => ({
+        channel: "t",
+        message: message({ index }),
+        partitionKey: null,
+      })),
+    });
+    const claimed = await first.claim("t:a", 4, 60_000);
+    await first.commit({ acks: claimed.slice(0, 2).map((delivery) => delivery.deliveryId) });
+    const before = await first.stats();
+    assert.deepEqual(
+      before.map((stat) => [stat.subscription, stat.depth, stat.inFlight]),
+      [
+        ["t:a", 6, 2],
+        ["t:b", 10, 0],
+      ],
+    );
+    assert.ok((before[0].oldestAgeMs ?? -1) >= 0);
+    await first.close(); // two leases left behind, as by a crash
+
+    const second = open("process", dir);
+    assert.equal(second.depth("t:a"), 8, "the two leased deliveries are waiting again");
+    assert.equal(second.depth("t:b"), 10);
+    const after = await second.stats();
+    assert.deepEqual(
+      after.map((stat) => [stat.subscription, stat.depth, stat.inFlight]),
+      [
+        ["t:a", 8, 0],
+        ["t:b", 10, 0],
+      ],
+    );
+    const all = await second.claim("t:a", 100, 60_000);
+    assert.equal(all.length, 8);
+    await second.commit({ acks: all.map((delivery) => delivery.deliveryId) });
+    assert.equal((await second.stats())[0].oldestAgeMs, null);
+    await second.close();
+
+    const third = open("process", dir);
+    assert.equal(third.depth("t:a"), 0);
+    assert.equal(third.depth("t:b"), 10);
+    await third.close();
+  });
+
+  test("the delivery counts migration counts an existing backlog once", async () => {
+    const dir = tempDir();
+    const path = join(dir, "store.db");
+    const old = new Database(path);
+    for (let index = 0; index < 6; index++) old.exec(MIGRATIONS[index]);
+    old.pragma("user_version = 6");
+    old.exec(`
+      INSERT INTO channels (name, kind) VALUES ('q', 'queue');
+      INSERT INTO subscriptions (name, channel) VALUES ('q', 'q');
+      INSERT INTO messages (seq, channel, id, body, appended_at, pending) VALUES (1, 'q', 'm1', '{"id":"m1"}', 1, 1);
+      INSERT INTO messages (seq, channel, id, body, appended_at, pending) VALUES (2, 'q', 'm2', '{"id":"m2"}', 2, 1);
+      INSERT INTO deliveries (subscription, seq, visible_at, leased, handle) VALUES ('q', 1, 0, 1, 77);
+      INSERT INTO deliveries (subscription, seq, visible_at) VALUES ('q', 2, 0);
+    `);
+    old.close();
+    const store = new SqliteStore({ path, durability: "process" });
+    assert.equal(store.depth("q"), 2);
+    const claimed = await store.claim("q", 10, 10_000);
+    assert.deepEqual(
+      claimed.map((delivery) => delivery.message.id),
+      ["m1", "m2"],
+    );
+    await store.close();
+  });
 });

@@ -50,6 +50,9 @@ export class SqliteStore implements Store {
   readonly #channelSubscriptions = new Map<string, string[]>();
   /** Deliveries per subscription that are not leased (an expired lease still counts as leased): the backpressure signal, kept in memory. */
   readonly #depth = new Map<string, number>();
+  /** Deliveries per subscription, leased or not; persisted in `subscriptions.deliveries` with each commit. */
+  readonly #total = new Map<string, number>();
+  readonly #totalChanged = new Set<string>();
   readonly #listeners = new Set<(subscription: string) => void>();
   #pending: PendingCommit[] = [];
   /** Next lease handle; starts from the clock so handles from before a restart are never reused. */
@@ -69,13 +72,14 @@ export class SqliteStore implements Store {
     this.#db.pragma("wal_autocheckpoint = 1000");
     this.#db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     this.#db.pragma("foreign_keys = OFF");
-    this.#migrate();
+    const upgradedFrom = this.#migrate();
     this.#statements = this.prepare();
-    this.#recoverLeases();
+    this.#recoverLeases(upgradedFrom);
     this.#loadCatalog();
   }
 
-  #migrate(): void {
+  /** Apply the migrations the file lacks; returns the version it had. */
+  #migrate(): number {
     const version = this.#db.pragma("user_version", { simple: true }) as number;
     for (let index = version; index < MIGRATIONS.length; index++) {
       this.#db.transaction(() => {
@@ -83,30 +87,34 @@ export class SqliteStore implements Store {
         this.#db.pragma(`user_version = ${index + 1}`);
       })();
     }
+    return version;
   }
 
-  /** One process owns the embedded store, so every lease left in it belongs to a process that died. */
-  #recoverLeases(): void {
+  /**
+   * One process owns the embedded store, so every lease left in it belongs to a process that died.
+   * Leased rows carry a handle, so the partial handle index finds them without reading the backlog
+   * (before migration 4 they had none: then every row is looked at, once).
+   */
+  #recoverLeases(upgradedFrom: number): void {
+    const where = upgradedFrom > 0 && upgradedFrom < 4 ? "leased = 1" : "handle IS NOT NULL";
     this.#db
-      .prepare("UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ? WHERE leased = 1")
+      .prepare(`UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ? WHERE ${where}`)
       .run(Date.now());
-    // Handles only grow: a stale one from before the restart never matches a new lease.
-    this.#nextHandle =
-      ((this.#db.prepare("SELECT max(handle) AS h FROM deliveries").get() as Row).h ?? 0) + 1;
-    this.#nextHandle = Math.max(this.#nextHandle, Date.now());
+    // No handle survives the recovery; starting from the clock keeps handles growing across restarts.
+    this.#nextHandle = Date.now();
   }
 
   #loadCatalog(): void {
     for (const row of this.#db.prepare("SELECT name, kind, retention_ms FROM channels").all() as Row[]) {
       this.#channels.set(row.name, { name: row.name, kind: row.kind, retentionMs: row.retention_ms });
     }
-    for (const row of this.#db.prepare("SELECT name, channel FROM subscriptions").all() as Row[]) {
-      this.#registerSubscription(row.channel, row.name);
-    }
+    // After the lease recovery every delivery is waiting: the depth is the persisted count.
     for (const row of this.#db
-      .prepare("SELECT subscription, count(*) AS n FROM deliveries GROUP BY subscription")
+      .prepare("SELECT name, channel, deliveries FROM subscriptions")
       .all() as Row[]) {
-      this.#depth.set(row.subscription, row.n);
+      this.#registerSubscription(row.channel, row.name);
+      this.#total.set(row.name, row.deliveries);
+      this.#depth.set(row.name, row.deliveries);
     }
   }
 
@@ -165,6 +173,10 @@ export class SqliteStore implements Store {
         "INSERT INTO dedupe_keys (scope, key, seen_at) VALUES (?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET seen_at = excluded.seen_at",
       ),
       selectDedupe: db.prepare("SELECT seen_at FROM dedupe_keys WHERE scope = ? AND key = ?"),
+      saveTotal: db.prepare("UPDATE subscriptions SET deliveries = ? WHERE name = ?"),
+      oldestDelivery: db.prepare(
+        "SELECT m.appended_at AS at FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.subscription = ? ORDER BY d.id LIMIT 1",
+      ),
       nextReady: db.prepare(
         "SELECT min(visible_at) AS at FROM deliveries WHERE subscription = ? AND leased = 0",
       ),
@@ -177,6 +189,29 @@ export class SqliteStore implements Store {
     if (!list.includes(subscription)) list.push(subscription);
     this.#channelSubscriptions.set(channel, list);
     if (!this.#depth.has(subscription)) this.#depth.set(subscription, 0);
+    if (!this.#total.has(subscription)) this.#total.set(subscription, 0);
+  }
+
+  #countDelivery(subscription: string, change: number): void {
+    this.#total.set(subscription, (this.#total.get(subscription) ?? 0) + change);
+    this.#totalChanged.add(subscription);
+  }
+
+  /** Persist the changed delivery counts, inside the transaction that changed them. */
+  #saveTotals(): void {
+    for (const subscription of this.#totalChanged) {
+      this.#statements.saveTotal.run(this.#total.get(subscription) ?? 0, subscription);
+    }
+    this.#totalChanged.clear();
+  }
+
+  /** After a rollback: the counters as they were before the transaction. */
+  #restoreCounters(depth: Map<string, number>, total: Map<string, number>): void {
+    this.#depth.clear();
+    for (const [key, value] of depth) this.#depth.set(key, value);
+    this.#total.clear();
+    for (const [key, value] of total) this.#total.set(key, value);
+    this.#totalChanged.clear();
   }
 
   declareChannel(channel: ChannelDeclaration): void {
@@ -215,12 +250,16 @@ export class SqliteStore implements Store {
     const touched = new Set<string>();
     let results: CommitResult[];
     const depthBefore = new Map(this.#depth);
+    const totalBefore = new Map(this.#total);
     try {
-      results = this.#db.transaction(() => group.map((item) => this.#apply(item.batch, touched)))();
+      results = this.#db.transaction(() => {
+        const applied = group.map((item) => this.#apply(item.batch, touched));
+        this.#saveTotals();
+        return applied;
+      })();
     } catch (error) {
       // The transaction rolled back: so do the in-memory counters.
-      this.#depth.clear();
-      for (const [key, value] of depthBefore) this.#depth.set(key, value);
+      this.#restoreCounters(depthBefore, totalBefore);
       for (const item of group) item.reject(error);
       return;
     }
@@ -253,6 +292,7 @@ export class SqliteStore implements Store {
       for (const subscription of subscriptions) {
         s.insertDelivery.run(subscription, info.lastInsertRowid, append.partitionKey, now);
         this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+        this.#countDelivery(subscription, 1);
         touched.add(subscription);
       }
     }
@@ -320,6 +360,7 @@ export class SqliteStore implements Store {
     const delivery = s.selectDelivery.get(handle) as Row | undefined;
     if (!delivery) return; // a stale handle: finished already, or re-leased to another worker
     s.deleteDelivery.run(delivery.id);
+    this.#countDelivery(delivery.subscription, -1);
     const message = s.decrementPending.get(delivery.seq) as Row | undefined;
     if (message && message.pending <= 0 && (this.#channels.get(message.channel)?.retentionMs ?? 0) === 0) {
       s.deleteMessage.run(delivery.seq);
@@ -378,22 +419,21 @@ export class SqliteStore implements Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /** From the counters, plus one indexed row per subscription for the oldest: no backlog scan. */
   async stats(): Promise<SubscriptionStats[]> {
-    const rows = this.#db
-      .prepare(`
-        SELECT d.subscription, count(*) AS total, sum(d.leased) AS in_flight, min(m.appended_at) AS oldest
-        FROM deliveries d JOIN messages m ON m.seq = d.seq GROUP BY d.subscription`)
-      .all() as Row[];
-    const bySubscription = new Map(rows.map((row) => [row.subscription, row]));
     const now = Date.now();
     return [...this.#subscriptionChannel.entries()].map(([subscription, channel]) => {
-      const row = bySubscription.get(subscription);
+      const depth = this.#depth.get(subscription) ?? 0;
+      const total = this.#total.get(subscription) ?? 0;
+      // The first delivery in id order is the oldest waiting (a retried one keeps its place).
+      const oldest =
+        total > 0 ? (this.#statements.oldestDelivery.get(subscription) as Row | undefined) : undefined;
       return {
         channel,
         subscription,
-        depth: row ? row.total - row.in_flight : 0,
-        inFlight: row ? row.in_flight : 0,
-        oldestAgeMs: row?.oldest ? now - row.oldest : null,
+        depth,
+        inFlight: total - depth,
+        oldestAgeMs: oldest ? now - oldest.at : null,
       };
     });
   }
@@ -488,6 +528,25 @@ export class SqliteStore implements Store {
     const replayed: string[] = [];
     const skipped: string[] = [];
     const touched = new Set<string>();
+    const depthBefore = new Map(this.#depth);
+    const totalBefore = new Map(this.#total);
+    try {
+      this.#replay(items, actor, replayed, skipped, touched);
+    } catch (error) {
+      this.#restoreCounters(depthBefore, totalBefore);
+      throw error;
+    }
+    for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
+    return { replayed, skipped };
+  }
+
+  #replay(
+    items: { id: string; subscription: string }[],
+    actor: string,
+    replayed: string[],
+    skipped: string[],
+    touched: Set<string>,
+  ): void {
     this.#db.transaction(() => {
       const now = Date.now();
       for (const { id, subscription } of items) {
@@ -501,14 +560,14 @@ export class SqliteStore implements Store {
         const info = this.#statements.insertMessage.run(channel, row.message_id, row.message, now, 1);
         this.#statements.insertDelivery.run(subscription, info.lastInsertRowid, null, now);
         this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
+        this.#countDelivery(subscription, 1);
         this.#db.prepare("UPDATE dead_letters SET status = 'replayed' WHERE id = ?").run(id);
         this.#audit(actor, "replay", id, { messageId: row.message_id, subscription });
         replayed.push(id);
         touched.add(subscription);
       }
+      this.#saveTotals();
     })();
-    for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
-    return { replayed, skipped };
   }
 
   async discardDeadLetters(ids: string[], actor: string) {
