@@ -12,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { arch, cpus, platform, release, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { buildDist, ROOT } from "./lib/junction.js";
 import { ORDER_BODY } from "./lib/order.js";
 import { profileFiles, summarizeProfile } from "./lib/profile.js";
@@ -137,11 +137,35 @@ async function profile(scenario: Scenario): Promise<void> {
     nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   });
   log(`junction: ${describe(result)}`);
+  reportProfiles(dir, scenario.name, result);
+}
+
+/**
+ * BENCH_PROFILE=1 with a suite first in BENCH_SCENARIOS: one round of it with Junction's process
+ * (every one it starts) under --cpu-prof. A suite starting several Junction processes leaves one
+ * profile per process; each is summarised.
+ */
+async function profileSuite(suite: Suite): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "junction-bench-profile-"));
+  log(`profiling one round of ${suite.name} with Junction under --cpu-prof (${dir})`);
+  const result = await suite.run({
+    ...roundOptions,
+    rounds: 1,
+    backlog: settings.backlog,
+    log,
+    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  });
+  log(summaryTable(result.rows));
+  for (const failure of result.failures) log(`FAILED: ${failure}`);
+  reportProfiles(dir, suite.name, result.rows);
+}
+
+function reportProfiles(dir: string, name: string, result: unknown): void {
   const threads = profileFiles(dir).map(({ file, thread }) => ({ thread, ...summarizeProfile(file, 25) }));
   for (const summary of threads) {
     log("");
     log(
-      `thread ${summary.thread}${summary.thread === 0 ? " (main)" : " (worker)"}: ${Math.round(summary.wallMs)} ms profiled, ${Math.round(summary.idlePercent)}% idle; busy time by area:`,
+      `${basename(summary.file)}: thread ${summary.thread}${summary.thread === 0 ? " (main)" : " (worker)"}: ${Math.round(summary.wallMs)} ms profiled, ${Math.round(summary.idlePercent)}% idle; busy time by area:`,
     );
     log(
       table(
@@ -174,7 +198,7 @@ async function profile(scenario: Scenario): Promise<void> {
   }
   const resultsDir = join(ROOT, "bench", "results");
   mkdirSync(resultsDir, { recursive: true });
-  const out = join(resultsDir, `profile-${scenario.name.replace(/[^a-z0-9]+/gi, "-")}.json`);
+  const out = join(resultsDir, `profile-${name.replace(/[^a-z0-9]+/gi, "-")}.json`);
   writeFileSync(
     out,
     `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), settings, result, threads }, null, 2)}\n`,
@@ -202,8 +226,12 @@ async function main(): Promise<number> {
     }
   }
   if (profiling) {
-    if (scenarios.length === 0) throw new Error("BENCH_PROFILE=1 profiles the HTTP scenarios only");
-    await profile(scenarios[0]);
+    const first = wanted?.[0];
+    const suite =
+      suites.find((candidate) => candidate.name === first) ??
+      (scenarios.length === 0 ? suites[0] : undefined);
+    if (suite) await profileSuite(suite);
+    else await profile(scenarios[0]);
     return 0;
   }
 
@@ -460,7 +488,7 @@ function summaryTable(rows: SummaryRow[]): string {
       figure(r.junction),
       r.peerName ?? "–",
       figure(r.peer),
-      f2(r.ratio),
+      r.ratio !== null && r.ratio > 0 && r.ratio < 0.1 ? Number(r.ratio.toPrecision(2)) : f2(r.ratio),
       figure(r.junctionLatency?.p50 ?? null),
       figure(r.junctionLatency?.p99 ?? null),
       figure(r.peerLatency?.p50 ?? null),

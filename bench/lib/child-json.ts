@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ROOT } from "./junction.js";
-import { type Child, firstLine, launch, terminate } from "./process.js";
+import { type Child, firstLine, launch, sleep, terminate } from "./process.js";
 
 /**
  * Run a bench/peers script under tsx that does its work and prints one JSON line with its result;
@@ -23,11 +23,11 @@ export async function runJsonChild<T>(options: {
   );
   options.onStart?.(child);
   try {
-    return JSON.parse(await firstLine(child, options.timeoutMs)) as T;
+    const result = JSON.parse(await firstLine(child, options.timeoutMs)) as T;
+    // let it exit by itself (a --cpu-prof profile is written only then), briefly
+    await Promise.race([child.exited, sleep(15_000)]);
+    return result;
   } finally {
-    const exit = await terminate(child, 10_000);
-    if (exit.code !== 0 && exit.signal !== "SIGTERM" && !exit.killed) {
-      // the result line came first; an unclean exit afterwards is only logged by the caller's log file
-    }
+    await terminate(child, 10_000);
   }
 }

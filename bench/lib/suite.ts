@@ -13,6 +13,8 @@ export interface SuiteSettings {
   /** Messages in the backlog scenario (BENCH_BACKLOG). */
   backlog: number;
   log: (line: string) => void;
+  /** Extra node flags for Junction's processes only (BENCH_PROFILE: --cpu-prof into a directory). */
+  nodeArgs?: string[];
 }
 
 export interface Latency {

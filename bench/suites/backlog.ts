@@ -81,7 +81,12 @@ export const backlogSuite: Suite = {
       const ports = { http: await freePort(), admin: await freePort() };
       const config = writeConfig(dir, backlogConfig(warehouse.url), ports);
       validateConfig(config);
-      const junction = await startJunction({ config, ports, logFile: join(dir, "junction.log") });
+      const junction = await startJunction({
+        config,
+        ports,
+        logFile: join(dir, "junction.log"),
+        ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
+      });
       children.push(junction.child);
       const readyMs = junction.readyMs;
       const before = await warehouseStats(warehouse.url);

@@ -81,7 +81,14 @@ async function relayRound(
       const ports = { http: await freePort(), admin: await freePort() };
       const config = writeConfig(dir, relayConfig(broker, names), ports);
       validateConfig(config);
-      child = (await startJunction({ config, ports, logFile: join(dir, "junction.log") })).child;
+      child = (
+        await startJunction({
+          config,
+          ports,
+          logFile: join(dir, "junction.log"),
+          ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
+        })
+      ).child;
     } else {
       child = launch(
         `relay-${broker}`,

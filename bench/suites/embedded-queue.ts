@@ -49,6 +49,7 @@ export const embeddedQueueSuite: Suite = {
             },
             logFile: join(dir, `${contender}.log`),
             timeoutMs: 180_000,
+            ...(contender === "junction" && settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
           });
           rounds.push({ contender, round: index, ...result });
           settings.log(

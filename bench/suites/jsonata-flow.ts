@@ -94,7 +94,12 @@ async function flowRound(
       const ports = { http: await freePort(), admin: await freePort() };
       const config = writeConfig(dir, flowConfig(warehouse.url), ports);
       validateConfig(config);
-      const junction = await startJunction({ config, ports, logFile: join(dir, "junction.log") });
+      const junction = await startJunction({
+        config,
+        ports,
+        logFile: join(dir, "junction.log"),
+        ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
+      });
       ({ child, readyMs, adminUrl } = junction);
       target = junction.httpUrl;
     } else {
