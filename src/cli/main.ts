@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { registerDlqCommands } from "./dlq.js";
 import { registerMapCommand } from "./map.js";
+import { registerMapSuggestCommand } from "./map-suggest.js";
 import { runCommand } from "./run.js";
 import { registerTraceCommand } from "./trace.js";
 import { validateCommand } from "./validate.js";
@@ -49,5 +50,6 @@ program
 registerDlqCommands(program, configOption);
 registerTraceCommand(program, configOption);
 registerMapCommand(program, configOption);
+registerMapSuggestCommand(program);
 
 await program.parseAsync(process.argv);

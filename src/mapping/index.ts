@@ -6,4 +6,6 @@ export * from "./dates.js";
 export { mappingFunctions } from "./jsonata-functions.js";
 export * from "./names.js";
 export * from "./nulls.js";
+export { type FieldNode, readSchema } from "./schema-fields.js";
+export { type FieldSuggestion, type MappingSuggestion, suggestMapping, type Unplaced } from "./suggest.js";
 export * from "./units.js";

@@ -1,0 +1,706 @@
+import { splitName } from "./names.js";
+import type { FieldNode } from "./schema-fields.js";
+import { dominantShape, localDateFormat, type Shape } from "./value-shapes.js";
+
+/**
+ * `junction map-suggest`: a draft JSONata mapping from one schema to another, for a person to review.
+ * Fields are matched by normalised names (case, separators, synonyms), types and formats, nesting,
+ * and the shape of sample values; helpers are proposed where a field must be split, joined or
+ * converted. Every placed field has a confidence and its reasons; the rest are listed as unplaced.
+ */
+export interface FieldSuggestion {
+  /** Dotted path in the target. */
+  target: string;
+  /** Dotted source path(s) the value comes from. */
+  sources: string[];
+  expression: string;
+  /** 0 to 1: how sure the match is; below 0.5 a field is left unplaced. */
+  confidence: number;
+  helper?: string;
+  reasons: string[];
+}
+
+export interface Unplaced {
+  target: string;
+  type: string;
+  required: boolean;
+  /** The best candidate that was not good enough, if any. */
+  bestGuess?: { source: string; confidence: number };
+}
+
+export interface MappingSuggestion {
+  jsonata: string;
+  fields: FieldSuggestion[];
+  unplaced: Unplaced[];
+  /** Source fields no target field uses. */
+  unusedSources: string[];
+}
+
+export interface SuggestOptions {
+  /** Minimum confidence to place a field (default 0.5). */
+  threshold?: number;
+  /** Names of the schemas, for the header comment. */
+  fromName?: string;
+  toName?: string;
+}
+
+/** Whole names (separators removed) that stand for a concept. */
+const WHOLE: Record<string, string> = {
+  emailaddress: "email",
+  mail: "email",
+  zip: "postalcode",
+  zipcode: "postalcode",
+  postcode: "postalcode",
+  postal: "postalcode",
+  plz: "postalcode",
+  firstname: "givenname",
+  forename: "givenname",
+  lastname: "familyname",
+  surname: "familyname",
+  fullname: "fullname",
+  displayname: "fullname",
+  contactname: "fullname",
+  personname: "fullname",
+  phonenumber: "phone",
+  mobilenumber: "phone",
+  streetaddress: "street",
+  addressline1: "street",
+  address1: "street",
+  addr1: "street",
+  line1: "street",
+  addressline2: "line2",
+  address2: "line2",
+  dateofbirth: "birthdate",
+  lifecyclestage: "status",
+  optin: "consent",
+  countrycode: "country",
+  stateorprovince: "region",
+  shipto: "address",
+  lineitems: "lineitem",
+  orderlines: "lineitem",
+};
+const CONCEPTS = new Set(Object.values(WHOLE));
+
+/** Single words that stand for a concept. */
+const WORDS: Record<string, string> = {
+  qty: "quantity",
+  tel: "phone",
+  telephone: "phone",
+  mobile: "phone",
+  cell: "phone",
+  mail: "email",
+  email: "email",
+  org: "company",
+  organisation: "company",
+  organization: "company",
+  employer: "company",
+  business: "company",
+  customer: "party",
+  client: "party",
+  contact: "party",
+  account: "party",
+  id: "id",
+  number: "id",
+  no: "id",
+  nr: "id",
+  identifier: "id",
+  ref: "id",
+  reference: "id",
+  state: "region",
+  province: "region",
+  county: "region",
+  prefecture: "region",
+  town: "city",
+  locality: "city",
+  street: "street",
+  created: "created",
+  since: "created",
+  registered: "created",
+  joined: "created",
+  signup: "created",
+  dob: "birthdate",
+  birthday: "birthdate",
+  stage: "status",
+  lifecycle: "status",
+  consent: "consent",
+  subscribed: "consent",
+  turnover: "revenue",
+  amt: "amount",
+  total: "amount",
+  desc: "description",
+  addr: "address",
+  zip: "postalcode",
+  postcode: "postalcode",
+  surname: "familyname",
+  forename: "givenname",
+  item: "lineitem",
+  items: "lineitem",
+  line: "lineitem",
+  lines: "lineitem",
+  positions: "lineitem",
+};
+
+/** Words that say little on their own. */
+const WEAK = new Set([
+  "name",
+  "code",
+  "value",
+  "text",
+  "data",
+  "info",
+  "field",
+  "address",
+  "type",
+  "details",
+]);
+
+const NAME_PARTS: Record<string, string> = {
+  givenname: "given",
+  familyname: "family",
+  middlename: "middle",
+  title: "title",
+  salutation: "title",
+  suffix: "suffix",
+};
+const ADDRESS_PARTS: Record<string, string> = {
+  street: "street",
+  city: "city",
+  postalcode: "postalCode",
+  region: "region",
+  country: "country",
+};
+
+function words(name: string): string[] {
+  const raw = name
+    .replace(/([a-z\d])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  // "address_line_1": a lone digit belongs to the word before it.
+  const merged: string[] = [];
+  for (const word of raw) {
+    if (/^\d+$/.test(word) && merged.length) merged[merged.length - 1] += word;
+    else merged.push(word);
+  }
+  return merged;
+}
+
+/** The concepts a field name stands for, after synonyms. */
+export function concepts(name: string): string[] {
+  const list = words(name);
+  const joined = list.join("");
+  const whole = WHOLE[joined] ?? (CONCEPTS.has(joined) ? joined : undefined);
+  if (whole) return [whole];
+  const out: string[] = [];
+  for (let index = 0; index < list.length; index++) {
+    const pair = index + 1 < list.length ? WHOLE[list[index] + list[index + 1]] : undefined;
+    if (pair) {
+      out.push(pair);
+      index++;
+    } else
+      out.push(WHOLE[list[index]] ?? WORDS[list[index]] ?? list[index].replace(/(?<=[a-z]{3}[^su])s$/, ""));
+  }
+  return out;
+}
+
+const weight = (concept: string) =>
+  WEAK.has(concept) ? 0.3 : concept === "id" || concept === "party" ? 0.6 : 1;
+const sum = (list: string[]) => list.reduce((total, concept) => total + weight(concept), 0);
+
+/** 0..1 for how well two field names agree, with the reason. */
+function nameScore(target: string[], source: string[]): { score: number; reason: string } {
+  const targetName = target[target.length - 1];
+  const sourceName = source[source.length - 1];
+  if (words(targetName).join("") === words(sourceName).join("")) return { score: 1, reason: "same name" };
+  const t = [...new Set(concepts(targetName))];
+  const s = [...new Set(concepts(sourceName))];
+  const common = t.filter((concept) => s.includes(concept));
+  let score = 0;
+  let reason = "";
+  if (common.length === t.length && common.length === s.length && common.length > 0) {
+    score = 0.9;
+    reason = `synonyms (${sourceName} ~ ${targetName})`;
+  } else if (common.length > 0) {
+    const union = [...new Set([...t, ...s])];
+    const jaccard = sum(common) / sum(union);
+    const containment = sum(common) / Math.min(sum(t), sum(s));
+    const strong = common.some((concept) => weight(concept) >= 0.6);
+    score = Math.max(0.8 * jaccard, strong ? 0.65 * containment : 0);
+    reason = `names share ${common.join(", ")}`;
+  }
+  // Context: billingAddress.city ~ mailing_address.city more than ~ company.city.
+  const targetContext = target.slice(0, -1).flatMap(concepts);
+  const sourceContext = source.slice(0, -1).flatMap(concepts);
+  if (score > 0 && targetContext.length && sourceContext.some((concept) => targetContext.includes(concept)))
+    score = Math.min(1, score + 0.05);
+  return { score, reason };
+}
+
+interface SourceLeaf {
+  path: string[];
+  node: FieldNode;
+  values: unknown[];
+  /** Samples where the value is null. */
+  nulls: number;
+  shape?: Shape;
+  shareOfShape: number;
+}
+
+interface TargetLeaf {
+  path: string[];
+  node: FieldNode;
+}
+
+function valuesAt(samples: unknown[], path: string[], withNulls = false): unknown[] {
+  const out: unknown[] = [];
+  for (const sample of samples) {
+    let node: unknown = sample;
+    for (const key of path)
+      node = node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined;
+    if (node !== undefined && (node !== null || withNulls)) out.push(node);
+  }
+  return out;
+}
+
+function sourceLeaves(node: FieldNode, samples: unknown[], prefix: string[] = []): SourceLeaf[] {
+  const out: SourceLeaf[] = [];
+  for (const child of node.properties ?? []) {
+    const path = [...prefix, child.name];
+    if (child.type === "object" && child.properties) out.push(...sourceLeaves(child, samples, path));
+    else {
+      const values = valuesAt(samples, path);
+      const nulls = valuesAt(samples, path, true).length - values.length;
+      const { shape, share } = dominantShape(values);
+      out.push({ path, node: child, values, nulls, shape, shareOfShape: share });
+    }
+  }
+  return out;
+}
+
+function targetLeaves(node: FieldNode, prefix: string[] = []): TargetLeaf[] {
+  const out: TargetLeaf[] = [];
+  for (const child of node.properties ?? []) {
+    const path = [...prefix, child.name];
+    if (child.type === "object" && child.properties) out.push(...targetLeaves(child, path));
+    else out.push({ path, node: child });
+  }
+  return out;
+}
+
+const RESERVED = new Set(["and", "or", "in", "true", "false", "null", "function"]);
+
+/** A JSONata path for source segments: backticks where a name is not an identifier. */
+export function pathExpression(path: string[]): string {
+  return path
+    .map((segment) =>
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment) && !RESERVED.has(segment)
+        ? segment
+        : `\`${segment.replace(/`/g, "")}\``,
+    )
+    .join(".");
+}
+
+interface Candidate {
+  target: TargetLeaf;
+  source: SourceLeaf;
+  confidence: number;
+  expression: string;
+  helper?: string;
+  reasons: string[];
+  /** Further source fields the expression reads ($joinName). */
+  others?: SourceLeaf[];
+}
+
+/** Score one source field for one target field, with the expression that converts it. */
+function candidate(target: TargetLeaf, source: SourceLeaf): Candidate | undefined {
+  const name = nameScore(target.path, source.path);
+  const t = target.node;
+  const s = source.node;
+  const reasons: string[] = [];
+  let score = name.score;
+  if (name.reason) reasons.push(name.reason);
+  // Value evidence can place a field whose name says nothing.
+  if (score < 0.3 && source.shape && source.shareOfShape >= 0.8) {
+    if (t.format === "email" && source.shape === "email") {
+      score = 0.55;
+      reasons.push("sample values are emails");
+    }
+  }
+  if (score === 0) return undefined;
+  const path = pathExpression(source.path);
+  let expression = path;
+  const finish = (result: string) =>
+    (s.nullable || source.nulls > 0) && !t.nullable ? `$nullPolicy(${result}, "omit")` : result;
+  let helper: string | undefined;
+  const shape = source.shape;
+  // Types.
+  if (t.type === "object" || t.type === "array" || s.type === "object") {
+    if (t.type !== s.type) return undefined;
+  }
+  if ((t.type === "number" || t.type === "integer") && s.type === "string") {
+    expression = `$number(${path})`;
+    score *= shape === "number-text" ? 0.95 : 0.6;
+    reasons.push(
+      shape === "number-text" ? "numbers written as text" : "source is text: check it holds numbers",
+    );
+  } else if (t.type === "string" && (s.type === "number" || s.type === "integer" || s.type === "boolean")) {
+    expression = `$string(${path})`;
+    score *= 0.9;
+    reasons.push(`${s.type} written as text`);
+  } else if (t.type === "boolean" && s.type === "string") {
+    expression = `$lowercase(${path}) in ["true", "yes", "y", "1"]`;
+    score *= shape === "boolean-text" ? 0.85 : 0.5;
+    reasons.push("yes/no text read as a boolean: an absent value becomes false");
+  } else if (t.type === "integer" && s.type === "number") {
+    expression = `$round(${path})`;
+    score *= 0.85;
+    reasons.push("rounded to an integer");
+  } else if (
+    t.type !== s.type &&
+    t.type !== "any" &&
+    s.type !== "any" &&
+    !(t.type === "number" && s.type === "integer")
+  ) {
+    score *= 0.5;
+    reasons.push(`types differ (${s.type} -> ${t.type})`);
+  }
+  // Formats, patterns and enums checked against the samples.
+  if (t.type === "string" && s.type === "string") {
+    if (t.format === "date") {
+      const local = localDateFormat(source.values);
+      if (shape === "date") reasons.push("sample values are ISO dates");
+      else if (shape === "local-date" && local) {
+        expression = `$parseDate(${path}, "${local.format}")`;
+        helper = "$parseDate";
+        score *= local.guessed ? 0.8 : 0.95;
+        reasons.push(
+          local.guessed
+            ? `dates like ${String(source.values[0])}: ${local.format} is a guess (day and month both <= 12)`
+            : `dates written ${local.format}`,
+        );
+      } else if (shape === "date-time") {
+        expression = `$substring($toTimeZone(${path}, "UTC"), 0, 10)`;
+        helper = "$toTimeZone";
+        score *= 0.8;
+        reasons.push("date-times cut to the UTC calendar day: choose the zone");
+      } else if (shape) {
+        score *= 0.6;
+        reasons.push(`target is a date, samples look like ${shape}`);
+      }
+    } else if (t.format === "date-time") {
+      if (shape === "date-time") reasons.push("sample values are date-times");
+      else if (shape) {
+        score *= 0.6;
+        reasons.push(`target is a date-time, samples look like ${shape}`);
+      }
+    } else if (t.format === "email") {
+      if (shape === "email") score = Math.min(1, score + 0.1);
+      else if (shape) {
+        score *= 0.6;
+        reasons.push(`target is an email, samples look like ${shape}`);
+      }
+    }
+    const isCountryCode =
+      concepts(t.name).includes("country") && (t.maxLength === 2 || /\[A-Z\]\{2\}/.test(t.pattern ?? ""));
+    if (isCountryCode && shape === "country-name") {
+      expression = `$countryCode(${path})`;
+      helper = "$countryCode";
+      reasons.push("country names normalised to ISO 3166-1 alpha-2");
+    } else if (t.pattern && source.values.length) {
+      const pattern = safeRegExp(t.pattern);
+      const misses = pattern ? source.values.filter((value) => !pattern.test(String(value))) : [];
+      if (misses.length) {
+        score *= 0.6;
+        reasons.push(`${misses.length} of ${source.values.length} samples do not match ${t.pattern}`);
+      }
+    }
+  }
+  if (t.enum && source.values.length) {
+    const outside = [...new Set(source.values.filter((value) => !t.enum!.includes(value)))];
+    if (outside.length === 0) {
+      score = Math.min(1, score + 0.1);
+      reasons.push("sample values are within the target's enum");
+    } else {
+      score *= 0.7;
+      reasons.push(`values outside the enum: ${outside.slice(0, 3).map(String).join(", ")}`);
+    }
+  }
+  if ((s.nullable || source.nulls > 0) && !t.nullable)
+    reasons.push("null left out: the target does not accept null");
+  return {
+    target,
+    source,
+    confidence: Math.round(Math.min(1, score) * 100) / 100,
+    expression: finish(expression),
+    helper,
+    reasons,
+  };
+}
+
+function safeRegExp(pattern: string): RegExp | undefined {
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Helpers for fields that must be split or joined: names and one-line addresses. */
+function helperCandidate(target: TargetLeaf, sources: SourceLeaf[]): Candidate | undefined {
+  const concept = concepts(target.node.name).join("");
+  const part = NAME_PARTS[concept];
+  if (part && target.node.type !== "object") {
+    const full = sources.find(
+      (source) =>
+        source.node.type === "string" &&
+        (concepts(source.node.name).join("") === "fullname" ||
+          (source.shape === "person-name" && source.shareOfShape >= 0.8)),
+    );
+    if (full) {
+      const ambiguous = full.values.filter((value) => splitName(String(value)).ambiguous).length;
+      const reasons = [`${full.path.join(".")} holds full names: split with $splitName`];
+      if (ambiguous) reasons.push(`${ambiguous} of ${full.values.length} sample names are ambiguous`);
+      return {
+        target,
+        source: full,
+        confidence: ambiguous ? 0.6 : 0.75,
+        expression: `$splitName(${pathExpression(full.path)}).${part}`,
+        helper: "$splitName",
+        reasons,
+      };
+    }
+  }
+  if (concept === "fullname" || concept === "name") {
+    const given = sources.find((source) => concepts(source.node.name).join("") === "givenname");
+    const family = sources.find((source) => concepts(source.node.name).join("") === "familyname");
+    if (given && family)
+      return {
+        target,
+        source: given,
+        confidence: concept === "name" ? 0.6 : 0.75,
+        expression: `$joinName(${pathExpression(given.path)}, ${pathExpression(family.path)})`,
+        helper: "$joinName",
+        others: [family],
+        reasons: [`joined from ${given.path.join(".")} and ${family.path.join(".")}`],
+      };
+  }
+  const addressPart = ADDRESS_PARTS[concept];
+  if (addressPart) {
+    const oneLine = sources.find(
+      (source) =>
+        source.node.type === "string" &&
+        ((concepts(source.node.name).includes("address") &&
+          (source.shape === "address" || source.values.length === 0)) ||
+          (source.shape === "address" && source.shareOfShape >= 0.8)),
+    );
+    if (oneLine)
+      return {
+        target,
+        source: oneLine,
+        confidence: oneLine.shape === "address" ? 0.6 : 0.5,
+        expression: `$parseAddress(${pathExpression(oneLine.path)}).${addressPart}`,
+        helper: "$parseAddress",
+        reasons: [`${oneLine.path.join(".")} is a one-line address: parsed with $parseAddress`],
+      };
+  }
+  return undefined;
+}
+
+interface ScopeResult {
+  fields: FieldSuggestion[];
+  unplaced: Unplaced[];
+  used: Set<string>;
+  /** Rendered object constructor for the scope. */
+  lines: string[];
+}
+
+/** Match one target object against one source scope (the root, or the items of a source array). */
+function mapScope(
+  target: FieldNode,
+  source: FieldNode,
+  samples: unknown[],
+  threshold: number,
+  targetPrefix: string[],
+  sourcePrefix: string[],
+  indent: string,
+): ScopeResult {
+  const sources = sourceLeaves(source, samples);
+  const targets = targetLeaves(target);
+  const chosen = new Map<string, Candidate>();
+  const best = new Map<string, Candidate>();
+  const used = new Set<string>();
+  const all: Candidate[] = [];
+  for (const t of targets) {
+    if (t.node.type === "array" && t.node.items?.type === "object") continue;
+    for (const s of sources) {
+      if (s.node.type === "array" && s.node.items?.type === "object") continue;
+      const found = candidate(t, s);
+      if (found) all.push(found);
+    }
+  }
+  // Greedy, best first: a source field feeds one target field.
+  all.sort((a, b) => b.confidence - a.confidence);
+  for (const found of all) {
+    const key = found.target.path.join(".");
+    const sourceKey = found.source.path.join(".");
+    if (!best.has(key)) best.set(key, found);
+    if (chosen.has(key) || used.has(sourceKey) || found.confidence < threshold) continue;
+    chosen.set(key, found);
+    used.add(sourceKey);
+  }
+  for (const t of targets) {
+    const key = t.path.join(".");
+    if (chosen.has(key)) continue;
+    const helped = helperCandidate(t, sources);
+    if (helped && helped.confidence >= threshold) {
+      chosen.set(key, helped);
+      for (const leaf of [helped.source, ...(helped.others ?? [])]) used.add(leaf.path.join("."));
+    }
+  }
+  const fields: FieldSuggestion[] = [];
+  const unplaced: Unplaced[] = [];
+  const arrays = new Map<string, ScopeResult & { expression: string; confidence: number; reason: string }>();
+  // Arrays of objects map item by item: "lines": [items.{ ... }].
+  for (const t of targets) {
+    if (!(t.node.type === "array" && t.node.items?.type === "object")) continue;
+    let bestArray: { source: SourceLeaf; score: number; reason: string } | undefined;
+    for (const s of sources) {
+      if (!(s.node.type === "array" && s.node.items?.type === "object") || used.has(s.path.join(".")))
+        continue;
+      const { score, reason } = nameScore(t.path, s.path);
+      if (score >= threshold && (!bestArray || score > bestArray.score))
+        bestArray = { source: s, score, reason };
+    }
+    if (!bestArray) continue;
+    used.add(bestArray.source.path.join("."));
+    const items = samples.flatMap((sample) => valuesAt([sample], bestArray.source.path).flat());
+    const inner = mapScope(
+      t.node.items!,
+      bestArray.source.node.items!,
+      items,
+      threshold,
+      [...targetPrefix, ...t.path],
+      [...sourcePrefix, ...bestArray.source.path],
+      `${indent}  `,
+    );
+    arrays.set(t.path.join("."), {
+      ...inner,
+      expression: pathExpression(bestArray.source.path),
+      confidence: Math.round(bestArray.score * 100) / 100,
+      reason: bestArray.reason,
+    });
+    fields.push(...inner.fields);
+    unplaced.push(...inner.unplaced);
+  }
+  const full = (path: string[]) => [...targetPrefix, ...path].join(".");
+  const render = (node: FieldNode, path: string[], pad: string): string[] => {
+    const lines: string[] = [];
+    const children = node.properties ?? [];
+    const entries: string[][] = [];
+    for (const child of children) {
+      const childPath = [...path, child.name];
+      const key = childPath.join(".");
+      const quoted = JSON.stringify(child.name);
+      const found = chosen.get(key);
+      const array = arrays.get(key);
+      if (found) {
+        entries.push([
+          `${pad}  /* ${found.confidence.toFixed(2)} <- ${[...sourcePrefix, ...found.source.path].join(".")}: ${comment(found.reasons)} */`,
+          `${pad}  ${quoted}: ${found.expression}`,
+        ]);
+      } else if (array) {
+        entries.push([
+          `${pad}  /* ${array.confidence.toFixed(2)} <- ${[...sourcePrefix, array.expression].join(".")}[]: ${comment([array.reason])} */`,
+          `${pad}  ${quoted}: [${array.expression}.${array.lines.join("\n").trimStart()}]`,
+        ]);
+      } else if (child.type === "object" && child.properties) {
+        const inner = render(child, childPath, `${pad}  `);
+        if (inner.some((line) => !line.trimStart().startsWith("/*") && line.includes(":")))
+          entries.push([`${pad}  ${quoted}: ${inner.join("\n").trimStart()}`]);
+        else entries.push(inner.filter((line) => line.trimStart().startsWith("/* unplaced")));
+      } else {
+        entries.push([
+          `${pad}  /* unplaced: ${full(childPath)} (${child.type}${child.required ? ", required" : ""}) */`,
+        ]);
+      }
+    }
+    lines.push(`${pad}{`);
+    // Commas go after each value line except the last one that has a value.
+    const valueIndexes = entries
+      .map((entry, index) => (entry.some((line) => !line.trimStart().startsWith("/*")) ? index : -1))
+      .filter((index) => index >= 0);
+    const lastValue = valueIndexes[valueIndexes.length - 1];
+    entries.forEach((entry, index) => {
+      const copy = [...entry];
+      if (valueIndexes.includes(index) && index !== lastValue) copy[copy.length - 1] += ",";
+      lines.push(...copy);
+    });
+    lines.push(`${pad}}`);
+    return lines;
+  };
+  for (const t of targets) {
+    const key = t.path.join(".");
+    const found = chosen.get(key);
+    if (found)
+      fields.push({
+        target: full(t.path),
+        sources: [found.source, ...(found.others ?? [])].map((leaf) =>
+          [...sourcePrefix, ...leaf.path].join("."),
+        ),
+        expression: found.expression,
+        confidence: found.confidence,
+        ...(found.helper ? { helper: found.helper } : {}),
+        reasons: found.reasons,
+      });
+    else if (!arrays.has(key)) {
+      const guess = best.get(key);
+      unplaced.push({
+        target: full(t.path),
+        type: t.node.type,
+        required: t.node.required,
+        ...(guess
+          ? {
+              bestGuess: {
+                source: [...sourcePrefix, ...guess.source.path].join("."),
+                confidence: guess.confidence,
+              },
+            }
+          : {}),
+      });
+    }
+  }
+  return { fields, unplaced, used, lines: render(target, [], indent) };
+}
+
+function comment(reasons: string[]): string {
+  return reasons.join("; ").replace(/\*\//g, "* /");
+}
+
+/** Draft a JSONata mapping from `source` to `target` (see the module comment). */
+export function suggestMapping(
+  source: FieldNode,
+  target: FieldNode,
+  samples: unknown[] = [],
+  options: SuggestOptions = {},
+): MappingSuggestion {
+  const threshold = options.threshold ?? 0.5;
+  const result = mapScope(target, source, samples, threshold, [], [], "");
+  const unusedSources = sourceLeaves(source, [])
+    .map((leaf) => leaf.path.join("."))
+    .filter((path) => !result.used.has(path));
+  const header = [
+    `/* Drafted by junction map-suggest${options.fromName ? ` from ${options.fromName}` : ""}${
+      options.toName ? ` to ${options.toName}` : ""
+    }: review every field.`,
+    `   ${result.fields.length} placed, ${result.unplaced.length} unplaced${
+      unusedSources.length ? `; source fields not used: ${unusedSources.join(", ")}` : ""
+    }. */`,
+  ];
+  return {
+    jsonata: `${[...header, ...result.lines].join("\n")}\n`,
+    fields: result.fields,
+    unplaced: result.unplaced,
+    unusedSources,
+  };
+}
