@@ -4,6 +4,7 @@ import { registerDlqCommands } from "./dlq.js";
 import { registerMapCommand } from "./map.js";
 import { registerMapSuggestCommand } from "./map-suggest.js";
 import { runCommand } from "./run.js";
+import { registerSchemaCommands } from "./schema.js";
 import { registerTraceCommand } from "./trace.js";
 import { validateCommand } from "./validate.js";
 import { versionCommand } from "./version.js";
@@ -51,5 +52,6 @@ registerDlqCommands(program, configOption);
 registerTraceCommand(program, configOption);
 registerMapCommand(program, configOption);
 registerMapSuggestCommand(program);
+registerSchemaCommands(program, configOption);
 
 await program.parseAsync(process.argv);

@@ -117,6 +117,12 @@ const cases: { name: string; old: unknown; new: unknown; rule: string | null }[]
     rule: "ENUM_ARRAY_NARROWED",
   },
   {
+    name: "type added to an enum of strings",
+    old: object({ s: { enum: ["NEW", "PAID"] } }),
+    new: object({ s: { type: "string", enum: ["NEW", "PAID"] } }),
+    rule: null,
+  },
+  {
     name: "maxLength decreased",
     old: object({ s: { type: "string", maxLength: 20 } }),
     new: object({ s: { type: "string", maxLength: 10 } }),

@@ -10,8 +10,20 @@ export function parseJsonSchema(text: string): Schema {
   return schema;
 }
 
+function valueType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+/** The types a schema allows; an enum or const without `type` allows only its values' types. */
 function types(schema: Record<string, any>): Set<string> | undefined {
-  if (schema.type === undefined) return undefined;
+  if (schema.type === undefined) {
+    if (Array.isArray(schema.enum)) return new Set(schema.enum.map(valueType));
+    if ("const" in schema) return new Set([valueType(schema.const)]);
+    return undefined;
+  }
   return new Set(Array.isArray(schema.type) ? schema.type : [schema.type]);
 }
 
