@@ -4,9 +4,10 @@ import { test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import jsonata from "jsonata";
+import { concepts } from "./field-names.js";
 import { registerMappingFunctions } from "./jsonata-functions.js";
 import { readSchema } from "./schema-fields.js";
-import { concepts, suggestMapping } from "./suggest.js";
+import { suggestMapping } from "./suggest.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const fixture = (name: string) =>
