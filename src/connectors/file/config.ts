@@ -124,10 +124,10 @@ export const FileSinkSchema = Type.Object(
       examples: ["out/orders.ndjson", "exports/{{ orderId }}.json"],
     }),
     mode: Type.Optional(
-      Type.Union([Type.Literal("append"), Type.Literal("export")], {
+      Type.Union([Type.Literal("append"), Type.Literal("export"), Type.Literal("run")], {
         default: "append",
         description:
-          "append: one line per message added to `path` (rotated on `rotate`). export: each message is one whole file, written atomically (temp file, fsync, rename).",
+          "append: one line per message added to `path` (rotated on `rotate`). export: each message is one whole file, written atomically (temp file, fsync, rename). run: the rows of one extraction run (a postgres or mysql source) make one file, `path` with the run id before the extension (`out/orders.csv` → `out/orders.20261124T190500Z-1a2b3c.csv`), staged hidden and renamed into place once the run's last row is written.",
       }),
     ),
     format: Type.Optional(

@@ -7,6 +7,7 @@ import { AppendWriter } from "./append-writer.js";
 import type { FileSinkConfig } from "./config.js";
 import { exportText } from "./encode.js";
 import { exportPath, writeAtomically } from "./export-writer.js";
+import { RunWriter } from "./run-writer.js";
 
 function ensureNotAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new ConnectionError("the file write was cancelled", { cause: signal.reason });
@@ -24,11 +25,15 @@ function checkConfig(config: FileSinkConfig, owner: string): void {
   } else if (config.rotate) {
     throw new ConfigError(`${where}: rotate applies to mode: append only`);
   }
+  if (mode === "run" && config.path.includes("{{"))
+    throw new ConfigError(
+      `${where}: mode: run names files by run id; {{ }} templates in path need mode: export`,
+    );
   if (config.rotate && config.rotate.size === undefined && config.rotate.every === undefined)
     throw new ConfigError(`${where}: rotate needs size, every, or both`);
 }
 
-/** Writes messages to files: appended lines with rotation, or one atomic file per message. */
+/** Writes messages to files: appended lines with rotation, one atomic file per message, or per run. */
 export function createFileSink(config: FileSinkConfig, context: ComponentContext): Sink {
   checkConfig(config, context.owner);
   const csv = {
@@ -36,6 +41,19 @@ export function createFileSink(config: FileSinkConfig, context: ComponentContext
     header: config.header ?? true,
     ...(config.columns ? { columns: config.columns } : {}),
   };
+  if (config.mode === "run") {
+    const writer = new RunWriter(resolve(context.configDir, config.path), {
+      format: config.format ?? "ndjson",
+      ...csv,
+    });
+    return {
+      async write(message: Message, signal: AbortSignal) {
+        ensureNotAborted(signal);
+        await writer.write(message);
+      },
+      close: () => writer.close(),
+    };
+  }
   if ((config.mode ?? "append") === "export") {
     const format = config.format ?? "ndjson";
     return {

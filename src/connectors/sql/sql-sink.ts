@@ -44,9 +44,11 @@ export function checkSinkConfig(config: SqlSinkConfig, connector: string, route:
  * multi-row INSERT (or upsert) of up to `batch.rows` rows, sent once the first row waited
  * `batch.window`; each write resolves when its statement committed. At most `batch.parallel`
  * statements are in flight: rows arriving meanwhile wait for the next one, so batches grow with
- * the load (group commit). When a statement is refused for good (a constraint, a bad value), its
- * rows are retried one by one so that only the bad ones fail. With `sql`, each message runs the
- * statement once.
+ * the load (group commit). A batch is one statement, hence one transaction: all its rows or none.
+ * When a statement is refused for good (a constraint, a bad value), its rows are retried one by
+ * one so that only the bad ones fail, each with the database's reason (and so become dead
+ * letters); a retryable failure fails every row of the batch, to be retried by the route's policy.
+ * With `sql`, each message runs the statement once.
  */
 export class SqlSink implements Sink {
   readonly #columns: string[];
@@ -114,36 +116,36 @@ export class SqlSink implements Sink {
     }
   }
 
-  /** Split into statements that never touch one key twice (Postgres refuses that), then run them in order. */
+  /**
+   * One statement per batch, so a batch is applied whole or not at all. Postgres refuses an upsert
+   * touching one key twice, so repeats of a key collapse into their last row (what consecutive
+   * upserts would leave) and the earlier writes share its outcome.
+   */
   async #writeRows(rows: PendingRow[]): Promise<void> {
-    const groups: PendingRow[][] = [];
-    if (this.config.key) {
-      // Upserts lock their keys in row order: one order for every statement makes deadlocks between
-      // concurrent batches rare (the sort is stable, so repeats of a key keep their order).
-      const keyIndexes = this.config.key.map((column) => this.#columns.indexOf(column));
-      const keyOf = (row: PendingRow) => JSON.stringify(keyIndexes.map((index) => row.values[index]));
-      rows = rows
-        .map((row) => ({ row, key: keyOf(row) }))
-        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-        .map((entry) => entry.row);
-    }
-    if (this.config.key && this.db.dialect.oneRowPerKey) {
-      const keyIndexes = this.config.key.map((column) => this.#columns.indexOf(column));
-      let current: PendingRow[] = [];
-      let seen = new Set<string>();
-      for (const row of rows) {
-        const key = JSON.stringify(keyIndexes.map((index) => row.values[index]));
-        if (seen.has(key)) {
-          groups.push(current);
-          current = [];
-          seen = new Set();
-        }
-        seen.add(key);
-        current.push(row);
-      }
-      groups.push(current);
-    } else groups.push(rows);
-    for (const group of groups) await this.#writeGroup(group);
+    if (!this.config.key) return this.#writeGroup(rows);
+    // Upserts lock their keys in row order: one order for every statement makes deadlocks between
+    // concurrent batches rare (the sort is stable, so repeats of a key keep their order).
+    const keyIndexes = this.config.key.map((column) => this.#columns.indexOf(column));
+    const keyOf = (row: PendingRow) => JSON.stringify(keyIndexes.map((index) => row.values[index]));
+    const sorted = rows
+      .map((row) => ({ row, key: keyOf(row) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (!this.db.dialect.oneRowPerKey) return this.#writeGroup(sorted.map((entry) => entry.row));
+    const byKey = new Map<string, PendingRow[]>();
+    for (const { row, key } of sorted) byKey.set(key, [...(byKey.get(key) ?? []), row]);
+    const collapsed = [...byKey.values()].map((same): PendingRow => {
+      if (same.length === 1) return same[0];
+      return {
+        values: same[same.length - 1].values,
+        resolve: () => {
+          for (const row of same) row.resolve();
+        },
+        reject: (error) => {
+          for (const row of same) row.reject(error);
+        },
+      };
+    });
+    return this.#writeGroup(collapsed);
   }
 
   async #writeGroup(rows: PendingRow[]): Promise<void> {
