@@ -7,7 +7,7 @@ import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } f
 
 /**
  * The change data capture crash promise (issue 7). A writer commits row changes (inserts, updates,
- * deletes in transactions of 1 to 20 changes over 200 keys) to PostgreSQL while the `junction run`
+ * deletes in transactions of 1 to 20 changes; two writers on 100 keys each) to PostgreSQL while the `junction run`
  * process reading them through a logical replication slot is SIGKILLed in the middle of the
  * stream and started again. Changes go cdc → a channel partitioned by table + primary key → an
  * HTTP sink (an idempotent receiver, Idempotency-Key = message id).
@@ -18,9 +18,10 @@ import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } f
  *
  * Pass: lost 0, duplicate effects 0, unexpected 0, per-key order = commit order, exit 0 on SIGTERM.
  */
-const CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? size(4_000, 20_000));
+const CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? size(3_000, 20_000));
 const KILLS = Number(process.env.CHAOS_CDC_KILLS ?? 5);
-const KEYS = 200;
+const KEYS = 100; // per writer
+const WRITERS = 2;
 const URL = "postgres://postgres@127.0.0.1:5432/test";
 const SEED = chaosSeed();
 const service = await serviceTest("postgres");
@@ -45,6 +46,13 @@ test(`cdc crash: ${CHANGES} row changes, ${KILLS} SIGKILLs (seed ${SEED})`, {
   const db = new pg.Client({ connectionString: URL });
   await db.connect();
   await db.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v bigint NOT NULL)`);
+  const writers = await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      const client = new pg.Client({ connectionString: URL });
+      await client.connect();
+      return client;
+    }),
+  );
   const receiver = await new IdempotentReceiver({
     identify: (request) => identity(request.json as Body),
     partitionOf: (request) => String((request.json as Body).key?.id ?? ""),
@@ -78,44 +86,52 @@ routes:
   let kills = 0;
   try {
     await engine.start();
-    const writing = (async () => {
+    // Two writers on disjoint keys, so their transactions interleave in the WAL (a commit record
+    // can start exactly where the other writer's commit ends) while per-key order stays defined.
+    const writer = async (client: pg.Client, w: number, quota: number) => {
+      const wrand = seededRandom((SEED + w + 1) >>> 0); // its own sequence: replayable
       const live = new Map<number, number>(); // id -> v
       let seq = 0;
       let written = 0;
-      while (written < CHANGES) {
-        const count = Math.min(CHANGES - written, 1 + Math.floor(rand() * 20));
+      while (written < quota) {
+        const count = Math.min(quota - written, 1 + Math.floor(wrand() * 20));
         const pending: [number, string][] = [];
         const before = new Map(live);
-        await db.query("BEGIN");
+        await client.query("BEGIN");
         for (let i = 0; i < count; i++) {
-          const id = Math.floor(rand() * KEYS);
-          const v = ++seq;
+          const id = w * KEYS + Math.floor(wrand() * KEYS);
+          const v = ++seq * WRITERS + w; // unique across writers
           if (!live.has(id)) {
-            await db.query(`INSERT INTO ${name} VALUES ($1, $2)`, [id, v]);
+            await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [id, v]);
             live.set(id, v);
             pending.push([id, `w${v}`]);
-          } else if (rand() < 0.8) {
-            await db.query(`UPDATE ${name} SET v = $2 WHERE id = $1`, [id, v]);
+          } else if (wrand() < 0.8) {
+            await client.query(`UPDATE ${name} SET v = $2 WHERE id = $1`, [id, v]);
             live.set(id, v);
             pending.push([id, `w${v}`]);
           } else {
-            await db.query(`DELETE FROM ${name} WHERE id = $1`, [id]);
+            await client.query(`DELETE FROM ${name} WHERE id = $1`, [id]);
             pending.push([id, `d${live.get(id)}`]);
             live.delete(id);
           }
         }
-        if (rand() < 0.05) {
+        if (wrand() < 0.05) {
           // A rolled-back transaction: none of it may arrive.
-          await db.query("ROLLBACK");
+          await client.query("ROLLBACK");
           live.clear();
           for (const [id, v] of before) live.set(id, v);
           continue;
         }
-        await db.query("COMMIT");
+        await client.query("COMMIT");
         for (const [id, change] of pending) record(id, change);
         written += count;
       }
-    })();
+    };
+    const writing = Promise.all(
+      writers.map((client, w) =>
+        writer(client, w, Math.floor(CHANGES / WRITERS) + (w === 0 ? CHANGES % WRITERS : 0)),
+      ),
+    );
 
     // Kill at evenly spaced points of the delivered stream, so every kill lands mid-stream.
     const killing = (async () => {
@@ -191,6 +207,7 @@ routes:
     ).catch(() => {});
     await db.query(`DROP PUBLICATION IF EXISTS ${name}`);
     await db.query(`DROP TABLE IF EXISTS ${name}`);
+    await Promise.all(writers.map((client) => client.end()));
     await db.end();
   }
 });

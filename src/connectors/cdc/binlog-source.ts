@@ -108,6 +108,17 @@ export class BinlogCdcSource implements Source {
         `${where}: the server runs with log_bin=${row.log_bin} binlog_format=${row.format}; change data capture needs log_bin on and binlog_format=ROW (binlog_row_image=FULL for whole before images)`,
       );
     }
+    const metadata = await this.connection
+      .query("SELECT @@binlog_row_metadata AS metadata", [])
+      .then((rows) => String(rows[0]?.metadata ?? "").toUpperCase())
+      .catch(() => "unknown");
+    if (metadata !== "FULL") {
+      // Without it zongji reads column names from INFORMATION_SCHEMA when it first meets a table:
+      // rows written before an ALTER TABLE and read after it are decoded against the new shape.
+      context.logger.warn(
+        `${where}: binlog_row_metadata=${metadata}; set it to FULL so rows are decoded with the columns they were written with`,
+      );
+    }
     if (String(row.image).toUpperCase() !== "FULL") {
       context.logger.warn(
         `${where}: binlog_row_image=${row.image}; before images will miss unchanged columns`,

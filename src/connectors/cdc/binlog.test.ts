@@ -138,6 +138,10 @@ routes:
           all.slice(4, 14).map((c) => c.index),
           Array.from({ length: 10 }, (_, i) => i),
         );
+        assert.ok(
+          all.slice(4, 15).every((c) => c.after && !("note" in c.after)),
+          "rows written before ALTER TABLE keep the shape they were written with",
+        );
         assert.equal(all[15].after?.note, "new", "the row after ALTER TABLE carries the new column");
         const metrics = await (await fetch(`${second.adminUrl}/metrics`)).text();
         assert.match(metrics, /junction_cdc_relation_changes\{route="capture",slot="binlog:\d+"\} 1/);

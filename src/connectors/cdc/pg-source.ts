@@ -159,7 +159,7 @@ export class PgCdcSource implements Source {
     cdcSlots.set(`${this.route}:${this.#slot}`, this.#health);
     const status = setInterval(() => {
       if (!this.#busy) return;
-      service.acknowledge(this.#lastAck ?? "0/0").catch(() => {});
+      this.#confirm(this.#lastAck).catch(() => {});
     }, STATUS_EVERY_MS);
     status.unref();
     const every = parseDuration(this.config.healthInterval ?? "15s");
@@ -380,7 +380,7 @@ export class PgCdcSource implements Source {
         const end = message.commitEndLsn ?? message.commitLsn;
         if (end && this.#service && !this.#failed) {
           this.#lastAck = end;
-          await this.#service.acknowledge(end);
+          await this.#confirm(end);
         }
         return;
       }
@@ -478,10 +478,27 @@ export class PgCdcSource implements Source {
     const queued = (service as unknown as { _messageQueue?: unknown[] })._messageQueue?.length ?? 0;
     if (!this.#busy && !this.#tx && queued === 0 && lsn && lsnValue(lsn) > lsnValue(this.#lastAck ?? "0/0")) {
       this.#lastAck = lsn;
-      service.acknowledge(lsn).catch(() => {});
+      this.#confirm(lsn).catch(() => {});
     } else if (shouldRespond) {
-      service.acknowledge(this.#lastAck ?? "0/0").catch(() => {});
+      this.#confirm(this.#lastAck).catch(() => {});
     }
+  }
+
+  /**
+   * Confirm `lsn` as flushed. The library reports `lsn + 1`; PostgreSQL skips on restart every
+   * transaction whose commit record starts before the confirmed position, and the next
+   * transaction's commit may start exactly at this one's end, so the library gets `lsn - 1`.
+   */
+  async #confirm(lsn: string | undefined): Promise<void> {
+    const value = lsnValue(lsn ?? "0/0");
+    if (value === 0n || !this.#service) {
+      await this.#service?.acknowledge("0/0"); // a status update that confirms nothing new
+      return;
+    }
+    const previous = value - 1n;
+    await this.#service.acknowledge(
+      `${(previous >> 32n).toString(16)}/${(previous & 0xffffffffn).toString(16)}`,
+    );
   }
 
   async #readHealth(): Promise<void> {
