@@ -59,6 +59,8 @@ interface RelayRound {
   perSecond: number;
   complete: boolean;
   cores: number | null;
+  /** The contender's CPU time per relayed message: sturdier than msg/s on a shared machine. */
+  cpuMsPerMessage: number | null;
   otherCores: number | null;
   peakRssMb: number | null;
   exit: { code: number | null; signal: string | null; killed: boolean };
@@ -133,6 +135,10 @@ async function relayRound(
       perSecond: (arrived - atReady) / seconds,
       complete: arrived >= messages,
       cores: cpu.cores.contender ?? null,
+      cpuMsPerMessage:
+        cpu.cores.contender == null || arrived === atReady
+          ? null
+          : (cpu.cores.contender * cpu.seconds * 1000) / (arrived - atReady),
       otherCores: cpu.otherCores,
       peakRssMb: rss,
       exit: { code: exit.code, signal: exit.signal ?? null, killed: exit.killed },
@@ -165,7 +171,7 @@ export const brokerRelaySuite: Suite = {
             const result = await relayRound(broker, contender, index, messages, settings);
             rounds.push(result);
             settings.log(
-              `${label} ${result.arrived - result.atReady} of ${messages} in ${result.seconds.toFixed(1)} s after ready (${result.atReady} before): ${Math.round(result.perSecond)}/s, ${result.cores?.toFixed(2)} cores (others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.complete ? "" : ", INCOMPLETE"}`,
+              `${label} ${result.arrived - result.atReady} of ${messages} in ${result.seconds.toFixed(1)} s after ready (${result.atReady} before): ${Math.round(result.perSecond)}/s, ${result.cores?.toFixed(2)} cores (${result.cpuMsPerMessage?.toFixed(3)} ms CPU/msg) (others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.complete ? "" : ", INCOMPLETE"}`,
             );
             if (!result.complete)
               failures.push(`${broker} round ${index} ${contender}: ${result.arrived}/${messages} arrived`);

@@ -70,6 +70,8 @@ interface FlowRound {
   deliveredAfterDrain: number;
   allDelivered: boolean;
   cores: number | null;
+  /** The contender's CPU time in the measured window per delivered message. */
+  cpuMsPerMessage: number | null;
   otherCores: number | null;
   peakRssMb: number | null;
   exit: { code: number | null; signal: string | null; killed: boolean };
@@ -154,6 +156,10 @@ async function flowRound(
       deliveredAfterDrain: last.distinct,
       allDelivered: last.distinct >= accepted,
       cores: cpu.cores.contender ?? null,
+      cpuMsPerMessage:
+        cpu.cores.contender == null || after.distinct === before.distinct
+          ? null
+          : (cpu.cores.contender * cpu.seconds * 1000) / (after.distinct - before.distinct),
       otherCores: cpu.otherCores,
       peakRssMb: rss,
       exit: { code: exit.code, signal: exit.signal ?? null, killed: exit.killed },
@@ -185,7 +191,7 @@ export const jsonataFlowSuite: Suite = {
           const result = await flowRound(contender, index, settings);
           rounds.push(result);
           settings.log(
-            `${label} ${Math.round(result.load.okPerSecond)} req/s accepted, ${Math.round(result.deliveredPerSecond)}/s delivered, end-to-end p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, backlog ${result.backlogAtEnd}, all delivered ${result.allDelivered ? "yes" : "NO"}, ${result.cores?.toFixed(2)} cores (others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.load.non2xx || result.load.errors ? `, non-2xx ${result.load.non2xx}, errors ${result.load.errors}` : ""}`,
+            `${label} ${Math.round(result.load.okPerSecond)} req/s accepted, ${Math.round(result.deliveredPerSecond)}/s delivered, end-to-end p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, backlog ${result.backlogAtEnd}, all delivered ${result.allDelivered ? "yes" : "NO"}, ${result.cores?.toFixed(2)} cores (${result.cpuMsPerMessage?.toFixed(3)} ms CPU/delivered msg, others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.load.non2xx || result.load.errors ? `, non-2xx ${result.load.non2xx}, errors ${result.load.errors}` : ""}`,
           );
           if (contender === "junction" && (result.exit.code !== 0 || result.exit.killed))
             failures.push(`round ${index} junction exited ${result.exit.code ?? result.exit.signal}`);
