@@ -101,9 +101,27 @@ const CASES: Array<[string, string | undefined, Address, string]> = [
     },
     "1-1 Chiyoda\nChiyoda-ku, Tokyo 100-8111\nJAPAN",
   ],
+  [
+    "1 Grand Canal Quay, Dublin 2, D02 X285, Ireland",
+    undefined,
+    {
+      street: "1 Grand Canal Quay",
+      city: "Dublin 2",
+      postalCode: "D02 X285",
+      country: "IE",
+      ambiguous: false,
+    },
+    "1 Grand Canal Quay\nDublin 2\nD02 X285\nIRELAND",
+  ],
+  [
+    "Calle Mayor 1, 28013 Madrid, España",
+    undefined,
+    { street: "Calle Mayor 1", city: "Madrid", postalCode: "28013", country: "ES", ambiguous: false },
+    "Calle Mayor 1\n28013 Madrid\nSPAIN",
+  ],
 ];
 
-test("parseAddress and formatAddress: US, GB, DE, FR, NL, CA, JP", () => {
+test("parseAddress and formatAddress: US, GB, DE, FR, NL, CA, JP, IE, ES", () => {
   for (const [text, country, expected, formatted] of CASES) {
     const parsed = parseAddress(text, country);
     assert.deepEqual(parsed, expected, text);

@@ -44,7 +44,6 @@ const US_STATES = new Set(
 const CA_PROVINCES = new Set("AB BC MB NB NL NS NT NU ON PE QC SK YT".split(" "));
 const AU_STATES = new Set("NSW VIC QLD WA SA TAS ACT NT".split(" "));
 
-const upper = (value: string) => value.toUpperCase();
 const spacedBefore = (last: number) => (value: string) => {
   const compact = value.toUpperCase().replace(/\s+/g, "");
   return `${compact.slice(0, -last)} ${compact.slice(-last)}`;
@@ -64,7 +63,11 @@ const RULES: Record<string, CountryRule> = {
     postcodeFirst: false,
     normalise: spacedBefore(3),
   },
-  IE: { postcode: /[AC-FHKNPRTV-Y]\d{2}|D6W ?[\dAC-FHKNPRTV-Y]{4}/i, postcodeFirst: false, normalise: upper },
+  IE: {
+    postcode: /(?:[AC-FHKNPRTV-Y]\d{2}|D6W)(?: ?[\dAC-FHKNPRTV-Y]{4})?/i,
+    postcodeFirst: false,
+    normalise: (value) => spacedBefore(4)(value).trim(),
+  },
   JP: {
     postcode: /〒?\s?\d{3}-?\d{4}/,
     postcodeFirst: false,
@@ -160,10 +163,6 @@ export function parseAddress(text: string, country?: string): Address {
     else extra.push(segment);
   }
   unparsed.push(...after);
-  if (localityIndex >= 0 && !address.city && address.street && rest.length > 1) {
-    // "221B Baker Street, London, NW1 6XE": the line before the postcode is the city.
-    address.city = extra.pop() ?? address.street;
-  }
   if (extra.length) address.extra = extra;
   if (unparsed.length) {
     address.unparsed = unparsed;
@@ -203,8 +202,9 @@ function placeLocality(segments: string[], index: number, rule: CountryRule, add
     locality = "";
   }
   if (locality) address.city = locality;
-  else if (index > 0 && segments[index - 1] && !/\d/.test(segments[index - 1])) {
-    // "London, SW1A 2AA" or "Springfield, IL 62704": the city is the previous segment.
+  else if (index > 1 || (index === 1 && !/\d/.test(segments[0]))) {
+    // "London, SW1A 2AA", "Springfield, IL 62704", "Dublin 2, D02 X285": the city is the previous
+    // segment, unless that is the only other one and looks like a street (it has a number).
     address.city = segments[index - 1];
     segments.splice(index - 1, 1);
     return index - 1;
