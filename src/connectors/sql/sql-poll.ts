@@ -335,7 +335,8 @@ export class SqlPollingSource implements Source {
             finish("interrupted");
             return undefined;
           }
-          if (error instanceof BackpressureError) await wait(error.retryAfterMs ?? retryMs);
+          // The route's inbox is full: check again soon (a depth check in memory, cheap).
+          if (error instanceof BackpressureError) await wait(Math.min(error.retryAfterMs ?? 200, 200));
           else {
             log.warn({ err: error }, "could not store extracted rows; reading the page again");
             await wait(retryMs);
