@@ -55,7 +55,7 @@ function reportSchemaErrors(
   schema: TSchema,
 ): void {
   const seen = new Set<string>();
-  for (const error of errors) {
+  for (const error of readableErrors(errors, schema)) {
     const path = [...base, ...pointerToPath(error.instancePath)];
     let message: string;
     let atKey = false;
@@ -89,6 +89,16 @@ function reportSchemaErrors(
       }
       case "anyOf": {
         const sub = subschemaAt(schema, error.schemaPath) as any;
+        const keys = keyedUnionKeys(sub);
+        const alternatives = requiredAlternatives(sub);
+        if (keys) {
+          message = `names one of: ${keys.join(", ")}`;
+          break;
+        }
+        if (alternatives) {
+          message = `needs one of: ${alternatives.join(", ")}`;
+          break;
+        }
         const literals = (sub ?? []).map((s: any) => s.const).filter((v: unknown) => v !== undefined);
         message = literals.length
           ? `must be one of: ${literals.join(", ")}`
@@ -109,6 +119,66 @@ function reportSchemaErrors(
       continue;
     report(ctx, path, message, atKey);
   }
+}
+
+/** The keys of a union whose branches are objects of exactly one property (`format: { csv: {} }`). */
+function keyedUnionKeys(branches: unknown): string[] | undefined {
+  if (!Array.isArray(branches) || branches.length < 2) return undefined;
+  const keys: string[] = [];
+  for (const branch of branches as any[]) {
+    const names = Object.keys(branch?.properties ?? {});
+    if (names.length !== 1 || branch.required?.[0] !== names[0]) return undefined;
+    keys.push(names[0]);
+  }
+  return keys;
+}
+
+/** `anyOf: [{ required: [a] }, { required: [b] }]`: one of these properties must be given. */
+function requiredAlternatives(branches: unknown): string[] | undefined {
+  if (!Array.isArray(branches) || branches.length < 2) return undefined;
+  const names = (branches as any[]).map((branch) =>
+    Object.keys(branch ?? {}).length === 1 && branch.required?.length === 1 ? branch.required[0] : undefined,
+  );
+  return names.every((name) => typeof name === "string") ? names : undefined;
+}
+
+/**
+ * ajv reports every branch of a failed union. For a keyed union, keep only the branch whose key
+ * the value has (its real problems), or else only the union's own "names one of" line; for
+ * required-alternatives, only the union's line.
+ */
+function readableErrors(errors: ErrorObject[], schema: TSchema): ErrorObject[] {
+  const drop = new Set<ErrorObject>();
+  for (const union of errors) {
+    if (union.keyword !== "anyOf") continue;
+    const branches = subschemaAt(schema, union.schemaPath) as any;
+    const keys = keyedUnionKeys(branches);
+    const inside = (error: ErrorObject, index?: number) =>
+      error !== union &&
+      error.schemaPath.startsWith(`${union.schemaPath}/${index ?? ""}`) &&
+      error.instancePath.startsWith(union.instancePath);
+    if (keys) {
+      const present = keys.findIndex(
+        (key, index) =>
+          !errors.some(
+            (error) =>
+              inside(error, index) &&
+              error.keyword === "required" &&
+              error.instancePath === union.instancePath &&
+              (error.params as { missingProperty: string }).missingProperty === key,
+          ),
+      );
+      for (const error of errors) {
+        if (!inside(error)) continue;
+        const ownBranch = present >= 0 && error.schemaPath.startsWith(`${union.schemaPath}/${present}/`);
+        if (!ownBranch) drop.add(error);
+      }
+      if (present >= 0) drop.add(union);
+    } else if (requiredAlternatives(branches)) {
+      for (const error of errors) if (inside(error)) drop.add(error);
+    }
+  }
+  return errors.filter((error) => !drop.has(error));
 }
 
 function pointerToPath(pointer: string): Path {

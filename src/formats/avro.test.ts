@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { ConfigError } from "../api/errors.js";
 import { avroCodec, avroConfluentCodec, confluentSchemaId } from "./avro.js";
 import { ENCODE_FAILED } from "./codec.js";
-import { decodesOrRefuses, RUNS, refused, roundTrip, timed } from "./test-helpers.js";
+import { decodesOrRefuses, HANG_GUARD_MS, RUNS, refused, roundTrip, timed } from "./test-helpers.js";
 
 const order = {
   type: "record",
@@ -156,7 +156,7 @@ describe("avro codec", () => {
     const huge = Buffer.from([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0]);
     for (const options of [ints, nulls]) {
       const ms = timed(() => refused(() => avroCodec.decode(huge, options), { message: /claims/ }));
-      assert.ok(ms < 100, `took ${ms} ms`);
+      assert.ok(ms < HANG_GUARD_MS, `took ${ms} ms`);
     }
     refused(() => avroCodec.decode(Buffer.from([0x01, 0x00]), { schema: "string" }), {
       message: /negative length/,

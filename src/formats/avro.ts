@@ -37,10 +37,22 @@ const LongsOption = Type.Union([Type.Literal("number"), Type.Literal("string")],
     "How 64-bit `long` values are given: number (avsc's safe range, ±2^52; a long beyond it fails rather than lose precision) or string (exact decimal text; numbers and BigInts are accepted on encode).",
 });
 
+const SchemaFileOption = Type.String({
+  description:
+    "Path of a .avsc file holding the schema (relative to the configuration file), instead of `schema`; read once at start.",
+  examples: ["schemas/order.avsc"],
+});
+
 export const AvroOptionsSchema = Type.Object(
-  { schema: SchemaOption, longs: Type.Optional(LongsOption) },
+  {
+    schema: Type.Optional(SchemaOption),
+    schemaFile: Type.Optional(SchemaFileOption),
+    longs: Type.Optional(LongsOption),
+  },
   {
     additionalProperties: false,
+    // One of the two: JSON Schema says it, so editors and `junction validate` flag neither.
+    anyOf: [{ required: ["schema"] }, { required: ["schemaFile"] }],
     description:
       "Avro binary encoding of one datum with a known schema. Timestamps decode to ISO 8601 UTC strings, dates to `YYYY-MM-DD`, decimals to decimal strings.",
   },
@@ -53,6 +65,7 @@ export const AvroConfluentOptionsSchema = Type.Object(
       description:
         "Decode: the reader schema the writer's schema (looked up by the id in the payload) is resolved to, so fields are renamed, defaulted or dropped by Avro's resolution rules. Unset: data comes out as written. Encode: the writer schema (else the schema of `schemaId`, from the lookup).",
     }),
+    schemaFile: Type.Optional(SchemaFileOption),
     schemaId: Type.Optional(
       Type.Integer({
         minimum: 0,

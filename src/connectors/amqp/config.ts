@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Size, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 const Arguments = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
   description: "Extra `x-` arguments passed to the broker as they are.",
@@ -151,6 +152,11 @@ export const AmqpSourceSchema = Type.Object(
         examples: ["application/json", "text/plain"],
       }),
     ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How payloads are decoded, whatever content type they carry (`format: { csv: {} }`). Unset: by content type, as `contentType` describes. Payloads that do not decode become dead letters naming where they went wrong.",
+      ),
+    ),
     system: Type.Optional(
       Type.String({ description: "The system that publishes to this queue (for the map and as `source`)." }),
     ),
@@ -197,6 +203,11 @@ export const AmqpSinkSchema = Type.Object(
     ),
     timeout: Type.Optional(
       Duration({ description: "How long a publish may wait for the broker's confirm.", default: "30s" }),
+    ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How message data is encoded (`format: { avro: { schemaFile: schemas/order.avsc } }`), with that format's content type. Unset: JSON, text or base64 bytes by the message's content type. Data the format cannot encode becomes a dead letter.",
+      ),
     ),
     system: Type.Optional(
       Type.String({ description: "The system that consumes what is published (for the map)." }),

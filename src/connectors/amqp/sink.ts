@@ -9,6 +9,7 @@ import {
 } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { AmqpSinkConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
 import { amqpCode, brokerReason, isPermanent, rejectedError } from "./errors.js";
@@ -31,6 +32,7 @@ export class AmqpSink implements Sink {
   readonly #timeoutMs: number;
   #channel: Promise<Channel> | undefined;
   readonly #returned = new Map<string, ReturnedMessage>();
+  readonly #format: PayloadFormat | undefined;
 
   constructor(
     private readonly config: AmqpSinkConfig,
@@ -42,6 +44,7 @@ export class AmqpSink implements Sink {
       `routes.${context.owner}.to.amqp`,
     );
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
+    this.#format = resolveFormat(config.format, context.configDir, `amqp sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {
@@ -51,7 +54,9 @@ export class AmqpSink implements Sink {
     const extra: Record<string, string> = {};
     for (const [name, template] of Object.entries(this.config.headers ?? {}))
       extra[name] = await render(template);
-    const { body, contentType } = encodePayload(message.data, message.datacontenttype);
+    const { body, contentType } = this.#format
+      ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
+      : encodePayload(message.data, message.datacontenttype);
     const where = `exchange "${exchange || "(default)"}" with routing key "${routingKey}"`;
     const label = this.#connection.label;
 

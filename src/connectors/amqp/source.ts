@@ -9,6 +9,7 @@ import {
 } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { parseSize } from "../../config/schema-types.js";
+import { decodeFormatted, type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { AmqpSourceConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
 import { brokerReason, connectionError } from "./errors.js";
@@ -41,6 +42,7 @@ export class AmqpSource implements Source {
   readonly #connection: AmqpConnection;
   readonly #maxBytes: number;
   readonly #label: string;
+  readonly #format: PayloadFormat | undefined;
   readonly #source: string;
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
@@ -67,6 +69,7 @@ export class AmqpSource implements Source {
     );
     this.#maxBytes = parseSize(config.maxMessageSize ?? "1mb");
     this.#label = `${this.#connection.label} (queue "${config.queue}")`;
+    this.#format = resolveFormat(config.format, context.configDir, `amqp source in route "${context.owner}"`);
     this.#source = config.system ?? `amqp://${config.connection}/${config.queue}`;
   }
 
@@ -215,13 +218,15 @@ export class AmqpSource implements Source {
     const envelope = envelopeFromDelivery(message, { source: this.#source });
     const body: unknown = message.body;
     // rabbitmq-client already parsed `application/json` and decoded `text/plain` bodies.
-    if (!Buffer.isBuffer(body) && typeof body !== "string") {
+    if (!Buffer.isBuffer(body) && typeof body !== "string" && !this.#format) {
       const text = JSON.stringify(body ?? null);
       const size = Buffer.byteLength(text, "utf8");
       if (size > this.#maxBytes) return this.#oversized(envelope, Buffer.from(text, "utf8"), message);
       return { kind: "ok", init: { ...envelope, data: body, datacontenttype: "application/json" } };
     }
-    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, "utf8");
+    const bytes = Buffer.isBuffer(body)
+      ? body
+      : Buffer.from(typeof body === "string" ? body : JSON.stringify(body ?? null), "utf8");
     if (bytes.length > this.#maxBytes) return this.#oversized(envelope, bytes, message);
     const fallback = this.config.contentType ?? "application/octet-stream";
     const encoding = message.contentEncoding?.toLowerCase();
@@ -241,7 +246,9 @@ export class AmqpSource implements Source {
         },
       };
     }
-    const decoded = decodePayload(bytes, message.contentType, fallback);
+    const decoded = this.#format
+      ? decodeFormatted(this.#format, bytes)
+      : decodePayload(bytes, message.contentType, fallback);
     if (decoded.ok) {
       return {
         kind: "ok",

@@ -3,6 +3,7 @@ import type { ComponentContext, ConnectionInstance } from "../../api/component.j
 import { ConfigError, ConnectionError, DeliveryRejectedError, TimeoutError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { HttpConnectionConfig, HttpSinkConfig } from "./config.js";
 
 /** A pool of keep-alive sockets to one origin, shared by every route that uses the connection. */
@@ -50,12 +51,16 @@ export class HttpCaller {
   readonly #basePath: string;
   readonly #connectionHeaders: Record<string, string>;
   readonly #timeoutMs: number;
+  readonly #format: PayloadFormat | undefined;
 
   constructor(
     private readonly config: HttpSinkConfig,
     context: ComponentContext,
     private readonly renderer: Renderer,
+    /** True for the request component: a 2xx answer is decoded with `format`. A sink ignores answers. */
+    private readonly decodesAnswers = false,
   ) {
+    this.#format = resolveFormat(config.format, context.configDir, `http in route "${context.owner}"`);
     if (config.connection) {
       const connection = context.connection<HttpConnection>(config.connection);
       if (!(connection instanceof HttpConnection)) {
@@ -114,13 +119,16 @@ export class HttpCaller {
       headers["idempotency-key"] = await renderer.render(config.idempotencyKey, message.data, message);
     }
     const hasBody = method !== "GET" && method !== "DELETE";
-    let body: string | undefined;
-    if (hasBody) {
+    let body: string | Buffer | undefined;
+    if (hasBody && this.#format) {
+      headers["content-type"] = this.#format.contentType;
+      body = this.#format.encode(message.data);
+    } else if (hasBody) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(message.data ?? null);
     }
     let response: Awaited<ReturnType<Pool["request"]>>;
-    let text: string;
+    let raw: Buffer;
     // One controller per call: the route's signal or this call's timer aborts it.
     const controller = new AbortController();
     let timedOut = false;
@@ -132,7 +140,7 @@ export class HttpCaller {
     signal.addEventListener("abort", forward, { once: true });
     try {
       response = await pool.request({ method, path, headers, body, signal: controller.signal });
-      text = await response.body.text();
+      raw = Buffer.from(await response.body.arrayBuffer());
     } catch (error) {
       if (timedOut) {
         throw new TimeoutError(`${method} ${path} timed out after ${this.#timeoutMs} ms`, {
@@ -152,6 +160,10 @@ export class HttpCaller {
       signal.removeEventListener("abort", forward);
     }
     const status = response.statusCode;
+    if (status >= 200 && status < 300 && this.decodesAnswers && this.#format && raw.length > 0) {
+      return { status, body: this.#format.decode(raw) };
+    }
+    const text = raw.toString("utf8");
     if (status >= 200 && status < 300) {
       const type = String(response.headers["content-type"] ?? "");
       let parsed: unknown = text;

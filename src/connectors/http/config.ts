@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 export const HttpConnectionSchema = Type.Object(
   {
@@ -74,6 +75,11 @@ const requestProperties = {
     }),
   ),
   timeout: Type.Optional(Duration({ description: "Timeout of this request; overrides the connection's." })),
+  format: Type.Optional(
+    formatOptionSchema(
+      "How the request body is encoded, with that format's content type (`format: { xml: {} }`); for a request (enrich), also how a non-empty answer is decoded. Unset: JSON out, and answers read as JSON when they say so, else as text.",
+    ),
+  ),
 };
 
 export const HttpSinkSchema = Type.Object(requestProperties, { additionalProperties: false });

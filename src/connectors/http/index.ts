@@ -39,7 +39,7 @@ export const httpConnector = defineConnector({
   request: {
     schema: HttpRequestSchema,
     create(config: HttpSinkConfig, context): Requester {
-      const caller = new HttpCaller({ method: "GET", ...config }, context, context);
+      const caller = new HttpCaller({ method: "GET", ...config }, context, context, true);
       return { request: async (message, signal) => (await caller.call(message, signal)).body };
     },
   },

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Size, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 export const MqttConnectionSchema = Type.Object(
   {
@@ -112,6 +113,11 @@ export const MqttSourceSchema = Type.Object(
         examples: ["text/plain", "application/octet-stream"],
       }),
     ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How payloads are decoded, whatever content type they carry (`format: { csv: {} }`); payloads that do not decode become dead letters naming where they went wrong. Unset: by content type.",
+      ),
+    ),
     system: Type.Optional(
       Type.String({ description: "The system that publishes these topics (for the map and as `source`)." }),
     ),
@@ -153,6 +159,11 @@ export const MqttSinkSchema = Type.Object(
         description: "How long a publish may wait for the broker's acknowledgement.",
         default: "30s",
       }),
+    ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How message data is encoded, with that format's content type (`format: { avro: { schemaFile: schemas/order.avsc } }`); data the format cannot encode becomes a dead letter. Unset: JSON, text or base64 bytes by the message's content type.",
+      ),
     ),
     system: Type.Optional(
       Type.String({ description: "The system that consumes what is published (for the map)." }),

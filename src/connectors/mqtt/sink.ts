@@ -9,6 +9,7 @@ import {
 } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { encodePayload } from "../amqp/payload.js";
 import type { MqttSinkConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
@@ -30,6 +31,7 @@ const PERMANENT_REASONS = new Map([
 export class MqttSink implements Sink {
   readonly #connection: MqttConnection;
   readonly #timeoutMs: number;
+  readonly #format: PayloadFormat | undefined;
 
   constructor(
     private readonly config: MqttSinkConfig,
@@ -41,6 +43,7 @@ export class MqttSink implements Sink {
       `routes.${context.owner}.to.mqtt`,
     );
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
+    this.#format = resolveFormat(config.format, context.configDir, `mqtt sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {
@@ -53,7 +56,9 @@ export class MqttSink implements Sink {
         { code: "JUNCTION_MQTT_BAD_TOPIC", details: { topic } },
       );
     }
-    const { body, contentType } = encodePayload(message.data, message.datacontenttype);
+    const { body, contentType } = this.#format
+      ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
+      : encodePayload(message.data, message.datacontenttype);
     const options: IClientPublishOptions = { qos: this.config.qos ?? 1, retain: this.config.retain ?? false };
     if (this.#connection.protocolVersion === 5) {
       const userProperties: Record<string, string> = { ...message.headers };

@@ -3,6 +3,7 @@ import type { ComponentContext, Source, SourceContext } from "../../api/componen
 import { BackpressureError, ConnectionError, ShuttingDownError, ValidationError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { parseSize } from "../../config/schema-types.js";
+import { decodeFormatted, type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, headerText, isoTime, mediaType, previewBase64 } from "../amqp/payload.js";
 import type { MqttSourceConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
@@ -35,6 +36,7 @@ export class MqttSource implements Source {
   readonly #connection: MqttConnection;
   readonly #maxBytes: number;
   readonly #label: string;
+  readonly #format: PayloadFormat | undefined;
   readonly #source: string;
   readonly #filters: string[];
   #client: MqttClient | undefined;
@@ -51,6 +53,7 @@ export class MqttSource implements Source {
     this.#connection = mqttConnection(owner.connection, config.connection, `routes.${owner.owner}.from.mqtt`);
     this.#maxBytes = parseSize(config.maxMessageSize ?? "1mb");
     this.#label = this.#connection.label;
+    this.#format = resolveFormat(config.format, owner.configDir, `mqtt source in route "${owner.owner}"`);
     this.#source = config.system ?? `mqtt://${config.connection}`;
     this.#filters = config.topics.map((topic) => (config.group ? `$share/${config.group}/${topic}` : topic));
   }
@@ -249,7 +252,9 @@ export class MqttSource implements Source {
         ),
       };
     }
-    const decoded = decodePayload(payload, properties.contentType, fallback);
+    const decoded = this.#format
+      ? decodeFormatted(this.#format, payload)
+      : decodePayload(payload, properties.contentType, fallback);
     if (decoded.ok)
       return { init: { ...envelope, data: decoded.data, datacontenttype: decoded.datacontenttype } };
     return {

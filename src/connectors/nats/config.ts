@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 export const NatsConnectionSchema = Type.Object(
   {
@@ -172,6 +173,11 @@ export const NatsSourceSchema = Type.Object(
         default: "junction.nats",
       }),
     ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How payloads are decoded, whatever content type they carry (`format: { csv: {} }`); payloads that do not decode become dead letters naming where they went wrong. Unset: by content type.",
+      ),
+    ),
     system: Type.Optional(
       Type.String({ description: "The system that publishes to this stream (for the map; the `source`)." }),
     ),
@@ -213,6 +219,11 @@ export const NatsSinkSchema = Type.Object(
     timeout: Type.Optional(
       Duration({ description: "Largest wait for the stream's acknowledgement (PubAck).", default: "5s" }),
     ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How message data is encoded, with that format's content type (`format: { avro: { schemaFile: schemas/order.avsc } }`); data the format cannot encode becomes a dead letter. Unset: JSON, text or base64 bytes by the message's content type.",
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -227,6 +238,11 @@ export const NatsRequestSchema = Type.Object(
     }),
     headers,
     timeout: Type.Optional(Duration({ description: "Largest wait for the reply.", default: "5s" })),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How the request is encoded and the reply decoded (`format: { protobuf: { proto: stock.proto, type: StockQuery } }`). Unset: JSON, or by the reply's content type.",
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,7 @@ import type { ComponentContext, Requester } from "../../api/component.js";
 import { ConnectionError, DeliveryRejectedError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, encodePayload, isJsonType } from "./codec.js";
 import type { NatsRequestConfig } from "./config.js";
 import { abortable, type NatsConnectionInstance, natsError } from "./connection.js";
@@ -17,17 +18,26 @@ import { buildHeaders, subjectFor } from "./sink.js";
 export class NatsRequester implements Requester {
   readonly #timeoutMs: number;
 
+  readonly #format: PayloadFormat | undefined;
+
   constructor(
     private readonly config: NatsRequestConfig,
     private readonly connection: NatsConnectionInstance,
     private readonly context: ComponentContext,
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
+    this.#format = resolveFormat(
+      config.format,
+      context.configDir,
+      `nats request in route "${context.owner}"`,
+    );
   }
 
   async request(message: Message, signal: AbortSignal): Promise<unknown> {
     const subject = await subjectFor(this.config.subject, this.context, message);
-    const payload = encodePayload(message);
+    const payload = this.#format
+      ? { bytes: this.#format.encode(message.data), contentType: this.#format.contentType }
+      : encodePayload(message);
     const headers = await buildHeaders(message, this.config.headers, this.context, payload.contentType);
     const nc = await this.connection.shared();
     let reply: Msg;
@@ -44,6 +54,9 @@ export class NatsRequester implements Requester {
         });
       }
       throw natsError(error, `request to ${subject}`);
+    }
+    if (this.#format && reply.data.length > 0 && !header(reply, "nats-service-error-code")) {
+      return this.#format.decode(reply.data);
     }
     return decodeReply(reply, subject);
   }

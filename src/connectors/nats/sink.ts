@@ -4,6 +4,7 @@ import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConnectionError, DeliveryRejectedError, type JunctionError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { ENVELOPE_HEADERS, encodePayload, envelopeHeaders, safeHeader } from "./codec.js";
 import type { NatsSinkConfig } from "./config.js";
 import { abortable, type NatsConnectionInstance, natsError } from "./connection.js";
@@ -67,17 +68,22 @@ export async function subjectFor(
 export class JetStreamSink implements Sink {
   readonly #timeoutMs: number;
 
+  readonly #format: PayloadFormat | undefined;
+
   constructor(
     private readonly config: NatsSinkConfig,
     private readonly connection: NatsConnectionInstance,
     private readonly context: ComponentContext,
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
+    this.#format = resolveFormat(config.format, context.configDir, `nats sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {
     const subject = await subjectFor(this.config.subject, this.context, message);
-    const payload = encodePayload(message);
+    const payload = this.#format
+      ? { bytes: this.#format.encode(message.data), contentType: this.#format.contentType }
+      : encodePayload(message);
     const headers = await buildHeaders(message, this.config.headers, this.context, payload.contentType);
     const { nc, js } = await this.connection.jetstream();
     try {

@@ -16,6 +16,7 @@ import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConnectionError, ShuttingDownError, ValidationError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, ENVELOPE_HEADERS, stableId } from "./codec.js";
 import type { NatsSourceConfig } from "./config.js";
 import { closeQuietly, type NatsConnectionInstance, natsError } from "./connection.js";
@@ -171,6 +172,7 @@ class PullLoop {
   #done: Promise<unknown> = Promise.resolve();
   readonly #capacity: number;
   readonly #batch: number;
+  readonly #format: PayloadFormat | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -180,6 +182,7 @@ class PullLoop {
   ) {
     this.#batch = config.batch ?? 100;
     this.#capacity = this.#batch * 2;
+    this.#format = resolveFormat(config.format, context.configDir, `nats source in route "${context.owner}"`);
   }
 
   start(): void {
@@ -292,7 +295,7 @@ class PullLoop {
     const good: JsMsg[] = [];
     for (const message of batch) {
       try {
-        inits.push(toInit(message, this.config));
+        inits.push(toInit(message, this.config, this.#format));
         good.push(message);
       } catch (error) {
         await this.#deadLetter(message, error);
@@ -418,10 +421,11 @@ function baseInit(message: JsMsg, config: NatsSourceConfig, headers: Record<stri
 }
 
 /** A JetStream message as a Junction message; throws ValidationError when the payload cannot be read. */
-export function toInit(message: JsMsg, config: NatsSourceConfig): MessageInit {
+export function toInit(message: JsMsg, config: NatsSourceConfig, format?: PayloadFormat): MessageInit {
   const headers = headerMap(message.headers);
-  const contentType = headers["content-type"] || config.contentType || "application/json";
-  const data = decodePayload(message.data, contentType);
+  const contentType =
+    format?.contentType ?? (headers["content-type"] || config.contentType || "application/json");
+  const data = format ? format.decode(message.data) : decodePayload(message.data, contentType);
   return {
     ...baseInit(message, config, headers),
     datacontenttype: contentType,

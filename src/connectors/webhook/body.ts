@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { ValidationError } from "../../api/errors.js";
+import type { PayloadFormat } from "../../formats/payload.js";
 
 export interface ParsedBody {
   /** One entry per message: NDJSON bodies carry several. */
@@ -80,4 +81,12 @@ function parseJson(text: string, where: string): unknown {
       code: "JUNCTION_MALFORMED_BODY",
     });
   }
+}
+
+/** Decode a body with the source's `format:`, whatever its Content-Type. Throws FormatError (400). */
+export function decodeBody(format: PayloadFormat, raw: Buffer): ParsedBody {
+  const value = format.decode(raw);
+  const records = format.multiple ? (value as unknown[]) : [value];
+  if (records.length === 0) throw new ValidationError(`the ${format.name} body holds no record`);
+  return { records, datacontenttype: format.contentType };
 }

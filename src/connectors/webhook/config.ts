@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Size } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 export const WebhookSourceSchema = Type.Object(
   {
@@ -15,6 +16,11 @@ export const WebhookSourceSchema = Type.Object(
       }),
     ),
     system: Type.Optional(Type.String({ description: "The system that calls this webhook (for the map)." })),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How request bodies are decoded, whatever Content-Type they carry (`format: { csv: { header: true } }`); a list format (csv, ndjson) gives one message per record. A body that does not decode gets 400 naming the line or byte. Unset: by Content-Type (JSON, NDJSON, XML, form, text, octet-stream).",
+      ),
+    ),
     bodyLimit: Type.Optional(
       Size({ description: "Largest accepted body; larger gets 413.", default: "1mb" }),
     ),

@@ -3,7 +3,8 @@ import { BackpressureError, JunctionError, ShuttingDownError, ValidationError } 
 import type { MessageInit } from "../../api/message.js";
 import { parseSize } from "../../config/schema-types.js";
 import { problem } from "../../engine/problem.js";
-import { parseBody, UnsupportedMediaTypeError } from "./body.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
+import { decodeBody, parseBody, UnsupportedMediaTypeError } from "./body.js";
 import type { WebhookSourceConfig } from "./config.js";
 import { verifySignature } from "./verify.js";
 
@@ -48,11 +49,17 @@ function problemReply(
  */
 export class WebhookSource implements Source {
   #context: SourceContext | undefined;
+  #format: PayloadFormat | undefined;
 
   constructor(private readonly config: WebhookSourceConfig) {}
 
   async start(context: SourceContext): Promise<void> {
     this.#context = context;
+    this.#format = resolveFormat(
+      this.config.format,
+      context.configDir,
+      `webhook source in route "${context.owner}"`,
+    );
     const mount = context.httpServer(this.config.listen);
     mount.route({
       method: this.config.method ?? "POST",
@@ -70,7 +77,9 @@ export class WebhookSource implements Source {
     }
     let parsed: ReturnType<typeof parseBody>;
     try {
-      parsed = parseBody(first(request.headers["content-type"]), request.rawBody);
+      parsed = this.#format
+        ? decodeBody(this.#format, request.rawBody)
+        : parseBody(first(request.headers["content-type"]), request.rawBody);
     } catch (error) {
       if (error instanceof UnsupportedMediaTypeError)
         return problemReply(415, "Unsupported media type", error.message);

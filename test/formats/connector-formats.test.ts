@@ -1,0 +1,230 @@
+/**
+ * `format:` on connectors, end to end against the real services: sources decode with the named
+ * codec whatever content type a payload carries, sinks encode with it and label the payload with
+ * the codec's content type, and a payload that does not decode is refused (webhook: 400) or becomes
+ * a dead letter naming where it went wrong, while the engine keeps running.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, test } from "node:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import avro from "avsc";
+import { connectAsync as mqttConnect } from "mqtt";
+import protobuf from "protobufjs";
+import { type AsyncMessage, Connection } from "rabbitmq-client";
+import { eventually, startEngine } from "../helpers/engine.js";
+import { Receiver } from "../helpers/receiver.js";
+import { serviceTest } from "../helpers/services.js";
+
+const RUN = randomBytes(3).toString("hex");
+
+const ORDER_AVSC = JSON.stringify({
+  type: "record",
+  name: "Line",
+  fields: [
+    { name: "sku", type: "string" },
+    { name: "qty", type: "int" },
+  ],
+});
+
+const LINE_PROTO = `syntax = "proto3";
+package shop;
+message Line { string sku = 1; int32 qty = 2; }`;
+
+describe("format: on webhook and http", () => {
+  test("a CSV body becomes one message per row; the HTTP sink sends each as XML", async () => {
+    const receiver = await new Receiver().start();
+    const running = await startEngine(`
+routes:
+  lines-in:
+    from:
+      webhook:
+        path: /lines
+        format: { csv: { header: true, types: { qty: integer } } }
+    to:
+      - http: { url: "${receiver.url}/lines", format: { xml: { root: line, declaration: false } } }
+`);
+    try {
+      const response = await fetch(`${running.url}/lines`, {
+        method: "POST",
+        // The content type says text: the format decides, not the label.
+        headers: { "content-type": "text/plain" },
+        body: "sku,qty\nA-1,2\nB-2,3\n",
+      });
+      assert.equal(response.status, 202);
+      const answer = (await response.json()) as { ids: string[] };
+      assert.equal(answer.ids.length, 2);
+      await eventually(() => receiver.requests.length === 2, 10_000, "two XML deliveries");
+      const bodies = receiver.requests.map((request) => request.body).sort();
+      assert.deepEqual(bodies, [
+        "<line><sku>A-1</sku><qty>2</qty></line>",
+        "<line><sku>B-2</sku><qty>3</qty></line>",
+      ]);
+      for (const request of receiver.requests)
+        assert.equal(request.headers["content-type"], "application/xml");
+
+      const bad = await fetch(`${running.url}/lines`, {
+        method: "POST",
+        headers: { "content-type": "text/csv" },
+        body: "sku,qty\nC-3,two\n",
+      });
+      assert.equal(bad.status, 400);
+      const problem = (await bad.json()) as { detail: string };
+      assert.match(problem.detail, /line 2/);
+      assert.match(problem.detail, /qty|column/);
+    } finally {
+      await running.stop();
+      await receiver.close();
+    }
+  });
+
+  test("an unknown codec or an unreadable schema file stops the start with the route named", async () => {
+    await assert.rejects(
+      startEngine(`
+routes:
+  r:
+    from: { webhook: { path: /x } }
+    to: [ { http: { url: "http://127.0.0.1:9/x", format: { avro: { schemaFile: missing.avsc } } } } ]
+`),
+      /http in route "r".*missing\.avsc/,
+    );
+  });
+});
+
+describe("format: on broker connectors", async () => {
+  const amqp = await serviceTest("rabbitmq");
+  const mosquitto = await serviceTest("mosquitto");
+  const nats = await serviceTest("nats");
+  let rabbit: Connection | undefined;
+  const queues: string[] = [];
+
+  after(async () => {
+    if (rabbit) {
+      for (const queue of queues) await rabbit.queueDelete({ queue }).catch(() => {});
+      await rabbit.close();
+    }
+  });
+
+  test(
+    "amqp: protobuf in, Avro out (schema from a file); an undecodable payload is a dead letter",
+    amqp,
+    async () => {
+      rabbit = new Connection({ url: "amqp://guest:guest@127.0.0.1:5672" });
+      rabbit.on("error", () => {});
+      const input = `jt.${RUN}.fmt.in`;
+      const output = `jt.${RUN}.fmt.out`;
+      for (const queue of [input, output]) {
+        queues.push(queue);
+        await rabbit.queueDeclare({ queue, durable: true });
+      }
+      const running = await startEngine(
+        `
+connections:
+  broker: { amqp: { url: "amqp://guest:guest@127.0.0.1:5672" } }
+routes:
+  relay:
+    from: { amqp: { connection: broker, queue: ${input}, format: { protobuf: { proto: line.proto, type: shop.Line } } } }
+    to: [ { amqp: { connection: broker, routingKey: ${output}, format: { avro: { schemaFile: line.avsc } } } } ]
+`,
+        { files: { "line.proto": LINE_PROTO, "line.avsc": ORDER_AVSC } },
+      );
+      const received: AsyncMessage[] = [];
+      const consumer = rabbit.createConsumer(
+        { queue: output, queueOptions: { durable: true } },
+        (message) => {
+          received.push(message);
+        },
+      );
+      try {
+        const Line = protobuf.parse(LINE_PROTO).root.lookupType("shop.Line");
+        const publisher = rabbit.createPublisher({ confirm: true });
+        await publisher.send(
+          { routingKey: input, contentType: "application/x-protobuf" },
+          Buffer.from(Line.encode({ sku: "A-1", qty: 7 }).finish()),
+        );
+        await publisher.send(
+          { routingKey: input, contentType: "application/x-protobuf" },
+          Buffer.from([0x0a, 0xff, 0xff]),
+        );
+        await publisher.close();
+
+        await eventually(() => received.length === 1, 10_000, "the Avro message");
+        const type = avro.Type.forSchema(JSON.parse(ORDER_AVSC));
+        assert.deepEqual({ ...type.fromBuffer(received[0].body as Buffer) }, { sku: "A-1", qty: 7 });
+        assert.equal(received[0].contentType, "avro/binary");
+
+        const deadLetters = await eventually(async () => {
+          const list = await running.engine.store.deadLetters({});
+          return list.length === 1 ? list : undefined;
+        });
+        assert.match(deadLetters[0].error.message, /protobuf/);
+      } finally {
+        await consumer.close();
+        await running.stop();
+      }
+    },
+  );
+
+  test("mqtt: YAML in, NDJSON out", mosquitto, async () => {
+    const client = await mqttConnect("mqtt://127.0.0.1:1883", { protocolVersion: 5 });
+    const input = `jt/${RUN}/fmt/in`;
+    const output = `jt/${RUN}/fmt/out`;
+    const got: Buffer[] = [];
+    client.on("message", (topic, payload) => {
+      if (topic === output) got.push(payload);
+    });
+    await client.subscribeAsync(output, { qos: 1 });
+    const running = await startEngine(`
+connections:
+  sensors: { mqtt: { url: "mqtt://127.0.0.1:1883", clientId: "jt-${RUN}-fmt" } }
+routes:
+  relay:
+    from: { mqtt: { connection: sensors, topics: ["${input}"], format: { yaml: {} } } }
+    to: [ { mqtt: { connection: sensors, topic: "${output}", format: { ndjson: {} } } } ]
+`);
+    try {
+      await client.publishAsync(input, "sku: A-1\nqty: 2\n", { qos: 1 });
+      await eventually(() => got.length === 1, 10_000, "the NDJSON message");
+      assert.equal(got[0].toString("utf8").trim(), '{"sku":"A-1","qty":2}');
+    } finally {
+      await running.stop();
+      await client.endAsync();
+    }
+  });
+
+  test("nats: CSV in (one message holds the list of rows), JSON out", nats, async () => {
+    const nc = await natsConnect({ servers: "127.0.0.1:4222" });
+    const jsm = await jetstreamManager(nc);
+    const stream = `JT_${RUN}_FMT`;
+    await jsm.streams.add({ name: stream, subjects: [`jt.${RUN}.fmt.>`] });
+    const running = await startEngine(`
+connections:
+  bus: { nats: { servers: ["127.0.0.1:4222"] } }
+routes:
+  relay:
+    from: { nats: { connection: bus, stream: ${stream}, durable: relay, filterSubject: "jt.${RUN}.fmt.in", format: { csv: { types: { qty: integer } } } } }
+    to: [ { nats: { connection: bus, subject: "jt.${RUN}.fmt.out", format: { json: {} } } } ]
+`);
+    try {
+      const js = jsm.jetstream();
+      await js.publish(`jt.${RUN}.fmt.in`, Buffer.from("sku,qty\nA-1,2\nB-2,3\n"));
+      const last = await eventually(async () => {
+        try {
+          return await jsm.streams.getMessage(stream, { last_by_subj: `jt.${RUN}.fmt.out` });
+        } catch {
+          return undefined;
+        }
+      });
+      assert.deepEqual(JSON.parse(Buffer.from(last.data).toString("utf8")), [
+        { sku: "A-1", qty: 2 },
+        { sku: "B-2", qty: 3 },
+      ]);
+      assert.equal(last.header?.get("content-type"), "application/json");
+    } finally {
+      await running.stop();
+      await jsm.streams.delete(stream).catch(() => {});
+      await nc.close();
+    }
+  });
+});
