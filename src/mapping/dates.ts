@@ -197,6 +197,8 @@ export function parseDate(
   options: ParseDateOptions = {},
 ): string {
   if (typeof text !== "string") fail(`date must be a string, got ${text === null ? "null" : typeof text}`);
+  // The pattern is built from the format: bound the input so no format can make matching slow.
+  if (text.length > 100) fail(`date text is ${text.length} characters long: not a date`);
   const tokens: string[] = [];
   let pattern = "";
   let lastIndex = 0;

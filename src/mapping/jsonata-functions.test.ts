@@ -10,6 +10,8 @@ const EXPRESSION = `{
   "name": $splitName(fullName),
   "display": $joinName("Ada", "Lovelace"),
   "joined": $joinName({ "title": "Dr.", "given": "Ada", "family": "Lovelace" }),
+  "mononym": $joinName(nothing, "Cher"),
+  "noName": $joinName(nothing, nothing),
   "address": $parseAddress(address, "DE"),
   "label": $formatAddress({ "street": "Dam 1", "postalCode": "1012 JS", "city": "Amsterdam", "country": "NL" }, "NL"),
   "country": $countryCode("Deutschland"),
@@ -48,6 +50,7 @@ const EXPECTED = {
   },
   display: "Ada Lovelace",
   joined: "Dr. Ada Lovelace",
+  mononym: "Cher",
   address: {
     country: "DE",
     postalCode: "10117",

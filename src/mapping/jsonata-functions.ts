@@ -9,7 +9,8 @@ import { convertUnit } from "./units.js";
 /**
  * The mapping helpers as JSONata functions, bound in every map, filter and switch expression, inline
  * and in the expression workers (which import this module by path). A missing first argument gives
- * a missing result, as JSONata's own functions do, except `$nullPolicy`, whose job is absent values.
+ * a missing result, as JSONata's own functions do, except `$nullPolicy`, whose job is absent values,
+ * and `$joinName`, where either part may be missing.
  */
 type Fn = (...args: any[]) => unknown;
 
@@ -22,9 +23,14 @@ export const mappingFunctions: Readonly<Record<string, Fn>> = {
   splitName: absentIn((name: string, options?: SplitNameOptions | SplitNameOptions["order"]) =>
     splitName(name, typeof options === "string" ? { order: options } : (options ?? {})),
   ),
-  joinName: absentIn((parts: unknown, family?: string) =>
-    typeof parts === "string" ? joinName({ given: parts, family }) : joinName(parts as object),
-  ),
+  // Either part may be missing ("Cher"); nothing to join gives a missing result.
+  joinName: (parts: unknown, family?: string) => {
+    const joined =
+      parts !== null && typeof parts === "object"
+        ? joinName(parts as object)
+        : joinName({ given: typeof parts === "string" ? parts : undefined, family });
+    return joined === "" ? undefined : joined;
+  },
   parseAddress: absentIn((text: string, country?: string) => parseAddress(text, country)),
   formatAddress: absentIn((address: object, from?: string) => formatAddress(address, { from })),
   countryCode: absentIn((text: string) => normaliseCountry(text)),
