@@ -57,6 +57,7 @@ export class BinlogCdcSource implements Source {
   #tx: OpenTransaction | undefined;
   #resume: BinlogPosition | undefined;
   #failed = false;
+  #starting = false;
   #shapes = new Map<string, string>();
   #keys = new Map<string, string[]>();
   #health: CdcSlotHealth;
@@ -169,11 +170,16 @@ export class BinlogCdcSource implements Source {
       includeEvents: ["tablemap", "writerows", "updaterows", "deleterows", "xid", "rotate", "query"],
       ...(this.#tables ? { includeSchema: includeSchema(this.#tables) } : {}),
     });
+    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
+    this.#starting = true;
     try {
       await ready;
     } catch (error) {
+      this.#zongji = undefined;
       zongji.stop();
-      throw classifyMysql(error, this.connection.name);
+      throw isJunctionError(error) ? error : classifyMysql(error, this.connection.name);
+    } finally {
+      this.#starting = false;
     }
     this.#health.active = true;
     cdcSlots.set(`${this.route}:${this.#health.slot}`, this.#health);
@@ -329,7 +335,7 @@ export class BinlogCdcSource implements Source {
   }
 
   #lose(error: unknown): void {
-    if (this.#failed || !this.#context) return;
+    if (this.#failed || this.#starting || !this.#context) return;
     this.#failed = true;
     if (error instanceof ShuttingDownError || this.#context.signal.aborted) return;
     this.#context.lost(

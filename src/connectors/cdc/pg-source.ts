@@ -55,6 +55,7 @@ export class PgCdcSource implements Source {
   #position: Position | undefined;
   #lastAck: string | undefined;
   #failed = false;
+  #starting = false;
   #busy = false;
   #pending: Promise<void> = Promise.resolve();
   /** Relation id -> its column signature, to notice schema changes. */
@@ -154,7 +155,17 @@ export class PgCdcSource implements Source {
       () => this.#lose(new ConnectionError(`${where}: the replication stream ended`)),
       (error) => this.#lose(error),
     );
-    await Promise.race([started, running]);
+    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
+    this.#starting = true;
+    try {
+      await Promise.race([started, running]);
+    } catch (error) {
+      this.#service = undefined;
+      await service.destroy().catch(() => {});
+      throw isJunctionError(error) ? error : classifyPostgres(error, this.connection.name);
+    } finally {
+      this.#starting = false;
+    }
     this.#health.active = true;
     cdcSlots.set(`${this.route}:${this.#slot}`, this.#health);
     const status = setInterval(() => {
@@ -531,7 +542,7 @@ export class PgCdcSource implements Source {
   }
 
   #lose(error: unknown): void {
-    if (this.#failed || !this.#context) return;
+    if (this.#failed || this.#starting || !this.#context) return;
     if (error instanceof ShuttingDownError || this.#context.signal.aborted) {
       this.#failed = true;
       return;

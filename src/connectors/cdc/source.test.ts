@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { Writable } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import pino from "pino";
+import { eventually } from "../../../test/helpers/engine.js";
+import { serviceTest } from "../../../test/helpers/services.js";
+import type { ComponentContext, SourceContext } from "../../api/component.js";
+import { ConfigError } from "../../api/errors.js";
+import type { MessageInit } from "../../api/message.js";
+import { cdcSlots } from "../../observe/metrics.js";
+import { PostgresConnection } from "../postgres/connection.js";
+import { cdcConnector } from "./index.js";
+import { PgCdcSource } from "./pg-source.js";
+
+const URL = "postgres://postgres@127.0.0.1:5432/test";
+const run = `jcdcs_${process.pid}_${Date.now().toString(36)}`;
+const service = await serviceTest("postgres");
+
+/** A logger whose lines the test can read. */
+function capturingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: "info" }, stream), lines };
+}
+
+function sourceContext(logger: pino.Logger) {
+  const emitted: MessageInit[] = [];
+  const checkpoints = new Map<string, string>();
+  const lost: unknown[] = [];
+  const abort = new AbortController();
+  const context = {
+    owner: "health",
+    configDir: ".",
+    logger,
+    signal: abort.signal,
+    async emit(messages: MessageInit[], options: { checkpoint?: { key: string; value: string } } = {}) {
+      emitted.push(...messages);
+      if (options.checkpoint) checkpoints.set(options.checkpoint.key, options.checkpoint.value);
+      return { ids: messages.map((_, i) => String(i)), duplicate: false };
+    },
+    checkpoint: (key: string) => checkpoints.get(key),
+    lost: (error: unknown) => lost.push(error),
+    async deadLetter() {},
+  } as unknown as SourceContext;
+  return { context, emitted, checkpoints, lost, abort };
+}
+
+describe("cdc source: configuration and slot health", () => {
+  let db: pg.Client;
+
+  before(async () => {
+    if (service.skip) return;
+    db = new pg.Client({ connectionString: URL });
+    await db.connect();
+  });
+
+  after(async () => {
+    if (service.skip) return;
+    await db.end();
+  });
+
+  test("a connection that is neither postgres nor mysql is a configuration error naming it", () => {
+    const context = { owner: "orders", connection: () => ({}) } as unknown as ComponentContext;
+    assert.throws(
+      () => cdcConnector.source.create({ connection: "cache" }, context),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /route "orders": connection "cache" is neither a postgres nor a mysql connection/.test(error.message),
+    );
+  });
+
+  test(
+    "a named publication that does not exist stops the start with a configuration error",
+    service,
+    async () => {
+      const { logger } = capturingLogger();
+      const connection = new PostgresConnection({ url: URL }, {
+        owner: "db",
+        logger,
+      } as unknown as ComponentContext);
+      const source = new PgCdcSource(
+        connection,
+        { connection: "db", publication: `${run}_missing` },
+        "health",
+      );
+      try {
+        await assert.rejects(
+          source.start(sourceContext(logger).context),
+          (error: unknown) =>
+            error instanceof ConfigError &&
+            /publication "jcdcs_.*_missing" does not exist/.test(error.message),
+        );
+      } finally {
+        await source.stop();
+        await connection.close();
+      }
+    },
+  );
+
+  test(
+    "slot health: retained WAL and active are published; past walWarning a warning is logged",
+    service,
+    async () => {
+      const table = `${run}_t`;
+      const slot = `${run}_slot`;
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      const { logger, lines } = capturingLogger();
+      const connection = new PostgresConnection({ url: URL }, {
+        owner: "db",
+        logger,
+      } as unknown as ComponentContext);
+      const source = new PgCdcSource(
+        connection,
+        {
+          connection: "db",
+          tables: [table],
+          slot,
+          walWarning: "1b",
+          healthInterval: "50ms",
+          snapshot: false,
+        },
+        "health",
+      );
+      const { context, emitted, checkpoints, lost } = sourceContext(logger);
+      try {
+        await source.start(context);
+        await db.query(`INSERT INTO ${table} VALUES (1), (2)`);
+        await eventually(() => emitted.length >= 2, 10_000, "two changes");
+        assert.deepEqual(
+          emitted.map((m) => m.type),
+          [`cdc.${table}.insert`, `cdc.${table}.insert`],
+        );
+        assert.equal(JSON.parse(checkpoints.get("position") ?? "{}").n, -1, "the transaction is complete");
+        const warning = await eventually(
+          () => lines.find((line) => line.level === 40 && /retains \d+ bytes of WAL/.test(line.msg)),
+          10_000,
+          "the retained WAL warning",
+        );
+        assert.match(warning.msg, new RegExp(`slot ${slot} retains`));
+        const health = source.health();
+        assert.equal(health.active, true);
+        assert.ok(health.retainedWalBytes > 0, `retained ${health.retainedWalBytes}`);
+        assert.equal(cdcSlots.get(`health:${slot}`)?.active, true, "published for the metrics");
+        assert.deepEqual(lost, []);
+      } finally {
+        await source.stop();
+        await connection.close();
+      }
+      assert.equal(cdcSlots.get(`health:${slot}`)?.active, false);
+      await eventually(async () => {
+        await db.query(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+          [slot],
+        );
+        return true;
+      });
+      await db.query(`DROP PUBLICATION IF EXISTS ${slot}`);
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+    },
+  );
+});
