@@ -104,11 +104,16 @@ export class PgCdcSource implements Source {
 
     const stored = context.checkpoint(CHECKPOINT);
     this.#position = stored ? (JSON.parse(stored) as Position) : undefined;
-    const slot = await this.#slotRow();
+    let slot = await this.#slotRow();
+    if (slot?.wal_status === "lost") {
+      // Invalidated by max_slot_wal_keep_size: it can never stream again.
+      await this.connection.query("SELECT pg_drop_replication_slot($1)", [this.#slot]);
+      slot = undefined;
+    }
     if (this.#position && !slot) {
       context.logger.error(
         { slot: this.#slot, checkpoint: this.#position },
-        `${where}: replication slot ${this.#slot} is gone although changes were read from it; changes since ${this.#position.lsn} may be missing. Creating it again${this.config.snapshot === false ? "" : " and taking a new snapshot"}`,
+        `${where}: replication slot ${this.#slot} is gone or lost its WAL although changes were read from it; changes since ${this.#position.lsn} may be missing. Creating it again${this.config.snapshot === false ? "" : " and taking a new snapshot"}`,
       );
       this.#position = undefined;
     }
@@ -221,7 +226,7 @@ export class PgCdcSource implements Source {
 
   async #slotRow(): Promise<Record<string, unknown> | undefined> {
     const rows = await this.connection.query(
-      "SELECT plugin, active, confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1",
+      "SELECT plugin, active, wal_status FROM pg_replication_slots WHERE slot_name = $1",
       [this.#slot],
     );
     return rows[0];

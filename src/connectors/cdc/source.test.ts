@@ -164,4 +164,68 @@ describe("cdc source: configuration and slot health", () => {
       await db.query(`DROP TABLE IF EXISTS ${table}`);
     },
   );
+  test(
+    "a slot dropped behind the source's back is reported, made again, and the tables snapshotted",
+    service,
+    async () => {
+      const table = `${run}_gone`;
+      const slot = `${run}_gone`;
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      await db.query(`INSERT INTO ${table} VALUES (1)`);
+      const { logger, lines } = capturingLogger();
+      const connection = new PostgresConnection({ url: URL }, {
+        owner: "db",
+        logger,
+      } as unknown as ComponentContext);
+      const config = { connection: "db", tables: [table], slot };
+      const { context, emitted } = sourceContext(logger);
+      try {
+        const first = new PgCdcSource(connection, config, "gone");
+        await first.start(context);
+        assert.deepEqual(
+          emitted.map((m) => (m.data as { op: string }).op),
+          ["snapshot"],
+        );
+        await db.query(`INSERT INTO ${table} VALUES (2)`);
+        await eventually(() => emitted.length >= 2, 10_000, "the streamed insert");
+        await first.stop();
+        await eventually(async () => {
+          await db.query(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            [slot],
+          );
+          return true;
+        });
+        await db.query(`INSERT INTO ${table} VALUES (3)`); // made while no slot existed
+        const second = new PgCdcSource(connection, config, "gone");
+        await second.start(context);
+        await second.stop();
+        assert.ok(
+          lines.some((line) => line.level === 50 && /slot .* is gone or lost its WAL/.test(line.msg)),
+          "an error names the gap",
+        );
+        assert.deepEqual(
+          emitted
+            .slice(2)
+            .map((m) => [(m.data as { op: string }).op, (m.data as { key: { id: number } }).key.id]),
+          [
+            ["snapshot", 1],
+            ["snapshot", 2],
+            ["snapshot", 3],
+          ],
+        );
+      } finally {
+        await connection.close();
+        await eventually(async () => {
+          await db.query(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            [slot],
+          );
+          return true;
+        });
+        await db.query(`DROP PUBLICATION IF EXISTS ${slot}`);
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+  );
 });
