@@ -31,7 +31,7 @@ export const postgresConnector = defineConnector({
   summary:
     "PostgreSQL: batched inserts and idempotent upserts, lookups for enrich, incremental polling by watermark, LISTEN/NOTIFY.",
   description:
-    "Built on node-postgres (`pg`) with one pool per connection. Every value is sent as a statement parameter and every identifier is quoted. The sink groups rows written at the same time into one multi-row INSERT (`key` makes it an upsert, `ON CONFLICT ... DO UPDATE`, so redelivered messages do not duplicate rows); a raw `sql` statement with `params` runs once per message. Connection failures, deadlocks (40P01), serialization failures (40001), lock and statement timeouts are retryable; constraint violations (class 23), bad values (22) and unknown tables or columns (42) are permanent and the message becomes a dead letter with its SQLSTATE in the error details. The request component answers a query's rows (`single: true`: the first row or null). The source either polls a table or query incrementally by (watermark, key), checkpointing the last row read in the same commit as its messages, or LISTENs on channels (NOTIFY is at-most-once while the listener is disconnected; payloads are at most 8000 bytes). Timestamps come out as ISO 8601 strings with every digit kept; bigint and numeric as strings.",
+    "Built on node-postgres (`pg`) with one pool per connection. Every value is sent as a statement parameter and every identifier is quoted. The sink groups rows written at the same time into one multi-row INSERT (`key` makes it an upsert, `ON CONFLICT ... DO UPDATE`, so redelivered messages do not duplicate rows); a raw `sql` statement with `params` runs once per message. Connection failures, deadlocks (40P01), serialization failures (40001), lock and statement timeouts are retryable; constraint violations (class 23), bad values (22) and unknown tables or columns (42) are permanent and the message becomes a dead letter with its SQLSTATE in the error details. The request component answers a query's rows (`single: true`: the first row or null). The source either polls a table or query incrementally by (watermark, key), checkpointing the last row read in the same commit as its messages, every `interval` or on a cron `schedule` (time zone aware, runs never overlap), or takes a full snapshot each run (`mode: snapshot`, keyset pages by key); every extraction is a run whose messages carry `junction-run-id` and `junction-run-seq`, the last one `junction-run-complete`, or LISTENs on channels (NOTIFY is at-most-once while the listener is disconnected; payloads are at most 8000 bytes). Timestamps come out as ISO 8601 strings with every digit kept; bigint and numeric as strings.",
   examples: [
     {
       title: "Idempotent upsert of orders",
@@ -44,6 +44,14 @@ export const postgresConnector = defineConnector({
     {
       title: "Extract changed rows every 10 seconds",
       yaml: "from:\n  postgres: { connection: db, table: orders, watermark: updated_at, key: id, interval: 10s }",
+    },
+    {
+      title: "Extract changed rows every 5 minutes, Paris time",
+      yaml: 'from:\n  postgres:\n    connection: db\n    table: orders\n    watermark: updated_at\n    key: id\n    schedule: { cron: "0 */5 * * * *", timezone: Europe/Paris }',
+    },
+    {
+      title: "Nightly full snapshot",
+      yaml: 'from:\n  postgres: { connection: db, table: products, key: id, mode: snapshot, schedule: { cron: "0 30 2 * * *", timezone: Europe/Paris } }',
     },
     {
       title: "LISTEN for notifications",

@@ -245,6 +245,9 @@ export function sqlPollProperties(flavour: SqlFlavour) {
         {
           cron: Type.String({
             minLength: 1,
+            // The shape only (5 to 7 fields, or a nickname); values are checked when the route is built.
+            pattern: "^\\s*(@[a-z]+|[^\\s]+(\\s+[^\\s]+){4,6})\\s*$",
+            "x-format": "cron",
             description:
               "Cron expression, 5 fields (minute first) or 6 (seconds first); `@hourly`, `@daily`... allowed.",
             examples: ["0 */5 * * * *", "30 2 * * *"],
@@ -252,6 +255,8 @@ export function sqlPollProperties(flavour: SqlFlavour) {
           timezone: Type.Optional(
             Type.String({
               minLength: 1,
+              pattern: "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+              "x-format": "time zone",
               description:
                 "IANA time zone the expression is read in; default UTC. Across DST changes a fixed time (`30 2 * * *`) runs once: at the first valid time after a skipped hour, once in a repeated hour.",
               examples: ["Europe/Paris", "America/New_York"],
