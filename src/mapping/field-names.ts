@@ -175,7 +175,9 @@ export function nameScore(target: string[], source: string[]): { score: number; 
   // Context: billingAddress.city ~ mailing_address.city more than ~ company.city.
   const targetContext = target.slice(0, -1).flatMap(concepts);
   const sourceContext = source.slice(0, -1).flatMap(concepts);
-  if (score > 0 && targetContext.length && sourceContext.some((concept) => targetContext.includes(concept)))
-    score = Math.min(1, score + 0.05);
+  const related =
+    (targetContext.length === 0 && sourceContext.length === 0) ||
+    sourceContext.some((concept) => targetContext.includes(concept));
+  if (!related) score *= 0.95;
   return { score, reason };
 }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
+import fc from "fast-check";
 import jsonata from "jsonata";
 import { concepts } from "./field-names.js";
 import { registerMappingFunctions } from "./jsonata-functions.js";
@@ -173,5 +174,73 @@ test("schemas that cannot be read are errors that say where", () => {
   assert.throws(
     () => readSchema({ type: "object", properties: { a: { $ref: "#/$defs/missing" } } }),
     /points nowhere/,
+  );
+});
+
+const fieldName = fc.oneof(
+  fc.constantFrom(
+    "id",
+    "name",
+    "zip",
+    "postalCode",
+    "first_name",
+    "and",
+    "in",
+    "a b",
+    "x*/y",
+    "名前",
+    "qty",
+    "items",
+  ),
+  fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_ -]{0,8}$/),
+);
+const leaf = fc.record({
+  type: fc.constantFrom("string", "number", "integer", "boolean"),
+});
+const schemaNode: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    leaf,
+    fc.record({ type: fc.constant("array"), items: fc.oneof(leaf, tie("object")) }),
+    tie("object"),
+  ),
+  object: fc.record({
+    type: fc.constant("object"),
+    properties: fc.dictionary(fieldName, tie("node") as fc.Arbitrary<Record<string, unknown>>, {
+      minKeys: 1,
+      maxKeys: 4,
+    }),
+  }),
+})).object;
+
+/** A value of the schema's shape, arrays of one element (JSONata's singleton trap). */
+function sampleOf(node: Record<string, any>, seed: number): unknown {
+  if (node.type === "object")
+    return Object.fromEntries(
+      Object.entries(node.properties as Record<string, any>).map(([key, child], index) => [
+        key,
+        sampleOf(child, seed + index + 1),
+      ]),
+    );
+  if (node.type === "array") return [sampleOf(node.items, seed + 1)];
+  if (node.type === "string") return `v${seed}`;
+  if (node.type === "boolean") return seed % 2 === 0;
+  return seed;
+}
+
+test("any schema pair gives a draft that compiles; a schema mapped to itself is the identity (property)", async () => {
+  await fc.assert(
+    fc.asyncProperty(schemaNode, schemaNode, async (a, b) => {
+      const sourceA = readSchema(a);
+      const draft = suggestMapping(sourceA, readSchema(b), [sampleOf(a, 1)]);
+      const compiled = registerMappingFunctions(jsonata(draft.jsonata));
+      await compiled.evaluate(sampleOf(a, 1));
+      const identity = suggestMapping(sourceA, sourceA, [sampleOf(a, 1)]);
+      assert.deepEqual(identity.unplaced, []);
+      // A fresh copy to compare with: JSONata marks arrays it reads with `[]` (keepSingleton).
+      const output = await registerMappingFunctions(jsonata(identity.jsonata)).evaluate(sampleOf(a, 7));
+      assert.deepEqual(JSON.parse(JSON.stringify(output)), sampleOf(a, 7), identity.jsonata);
+    }),
+    { numRuns: 150 },
   );
 });

@@ -163,12 +163,20 @@ function candidate(target: TargetLeaf, source: SourceLeaf): Candidate | undefine
   if (t.type === "object" || t.type === "array" || s.type === "object") {
     if (t.type !== s.type) return undefined;
   }
-  if ((t.type === "number" || t.type === "integer") && s.type === "string") {
+  if (t.type === "array" && s.type === "array") {
+    expression = `${path}[]`; // keeps a one-element array an array
+  } else if ((t.type === "number" || t.type === "integer") && s.type === "string") {
     expression = `$number(${path})`;
-    score *= shape === "number-text" ? 0.95 : 0.6;
-    reasons.push(
-      shape === "number-text" ? "numbers written as text" : "source is text: check it holds numbers",
-    );
+    // $number fails on text that is not a number: samples that are not numbers keep the field unplaced.
+    if (shape === "number-text") {
+      score *= 0.95 * source.shareOfShape;
+      reasons.push("numbers written as text");
+    } else {
+      score *= source.values.length ? 0.3 : 0.6;
+      reasons.push(
+        source.values.length ? "samples are not numbers" : "source is text: check it holds numbers",
+      );
+    }
   } else if (t.type === "string" && (s.type === "number" || s.type === "integer" || s.type === "boolean")) {
     expression = `$string(${path})`;
     score *= 0.9;
@@ -198,7 +206,7 @@ function candidate(target: TargetLeaf, source: SourceLeaf): Candidate | undefine
       else if (shape === "local-date" && local) {
         expression = `$parseDate(${path}, "${local.format}")`;
         helper = "$parseDate";
-        score *= local.guessed ? 0.8 : 0.95;
+        score *= (local.guessed ? 0.8 : 0.95) * source.shareOfShape;
         reasons.push(
           local.guessed
             ? `dates like ${String(source.values[0])}: ${local.format} is a guess (day and month both <= 12)`
@@ -207,7 +215,7 @@ function candidate(target: TargetLeaf, source: SourceLeaf): Candidate | undefine
       } else if (shape === "date-time") {
         expression = `$substring($toTimeZone(${path}, "UTC"), 0, 10)`;
         helper = "$toTimeZone";
-        score *= 0.8;
+        score *= 0.8 * source.shareOfShape;
         reasons.push("date-times cut to the UTC calendar day: choose the zone");
       } else if (shape) {
         score *= 0.6;
@@ -385,7 +393,10 @@ function mapScope(
   }
   const fields: FieldSuggestion[] = [];
   const unplaced: Unplaced[] = [];
-  const arrays = new Map<string, ScopeResult & { expression: string; confidence: number; reason: string }>();
+  const arrays = new Map<
+    string,
+    ScopeResult & { expression: string; source: string; confidence: number; reason: string }
+  >();
   // Arrays of objects map item by item: "lines": [items.{ ... }].
   for (const t of targets) {
     if (!(t.node.type === "array" && t.node.items?.type === "object")) continue;
@@ -412,6 +423,7 @@ function mapScope(
     arrays.set(t.path.join("."), {
       ...inner,
       expression: pathExpression(bestArray.source.path),
+      source: bestArray.source.path.join("."),
       confidence: Math.round(bestArray.score * 100) / 100,
       reason: bestArray.reason,
     });
@@ -431,12 +443,12 @@ function mapScope(
       const array = arrays.get(key);
       if (found) {
         entries.push([
-          `${pad}  /* ${found.confidence.toFixed(2)} <- ${[...sourcePrefix, ...found.source.path].join(".")}: ${comment(found.reasons)} */`,
+          `${pad}  /* ${found.confidence.toFixed(2)} <- ${comment([[...sourcePrefix, ...found.source.path].join(".")])}: ${comment(found.reasons)} */`,
           `${pad}  ${quoted}: ${found.expression}`,
         ]);
       } else if (array) {
         entries.push([
-          `${pad}  /* ${array.confidence.toFixed(2)} <- ${[...sourcePrefix, array.expression].join(".")}[]: ${comment([array.reason])} */`,
+          `${pad}  /* ${array.confidence.toFixed(2)} <- ${comment([[...sourcePrefix, array.source].join(".")])}[]: ${comment([array.reason])} */`,
           `${pad}  ${quoted}: [${array.expression}.${array.lines.join("\n").trimStart()}]`,
         ]);
       } else if (child.type === "object" && child.properties) {
@@ -446,7 +458,7 @@ function mapScope(
         else entries.push(inner.filter((line) => line.trimStart().startsWith("/* unplaced")));
       } else {
         entries.push([
-          `${pad}  /* unplaced: ${full(childPath)} (${child.type}${child.required ? ", required" : ""}) */`,
+          `${pad}  /* unplaced: ${comment([full(childPath)])} (${child.type}${child.required ? ", required" : ""}) */`,
         ]);
       }
     }
@@ -498,8 +510,9 @@ function mapScope(
   return { fields, unplaced, used, lines: render(target, [], indent) };
 }
 
-function comment(reasons: string[]): string {
-  return reasons.join("; ").replace(/\*\//g, "* /");
+/** Text safe inside a JSONata comment, whatever the field names hold. */
+function comment(parts: string[]): string {
+  return parts.join("; ").replace(/\*\//g, "* /").replace(/\n/g, " ");
 }
 
 /** Draft a JSONata mapping from `source` to `target` (see the module comment). */
@@ -515,11 +528,11 @@ export function suggestMapping(
     .map((leaf) => leaf.path.join("."))
     .filter((path) => !result.used.has(path));
   const header = [
-    `/* Drafted by junction map-suggest${options.fromName ? ` from ${options.fromName}` : ""}${
-      options.toName ? ` to ${options.toName}` : ""
+    `/* Drafted by junction map-suggest${options.fromName ? ` from ${comment([options.fromName])}` : ""}${
+      options.toName ? ` to ${comment([options.toName])}` : ""
     }: review every field.`,
     `   ${result.fields.length} placed, ${result.unplaced.length} unplaced${
-      unusedSources.length ? `; source fields not used: ${unusedSources.join(", ")}` : ""
+      unusedSources.length ? `; source fields not used: ${comment([unusedSources.join(", ")])}` : ""
     }. */`,
   ];
   return {
