@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -32,8 +32,10 @@ test("a run's rows become one CSV file only once every row is written, whatever 
   // The last message overtakes the second (route concurrency): no file yet.
   await writer.write(row("20261124T190500Z-aaaaaa", 3, 3, { id: 3, name: "c" }));
   assert.equal(existsSync(final), false);
-  // A restart between two rows: a new writer goes on with the staged rows.
+  // A crash: row 1 redelivered (staged, not acknowledged), and a half-written line at the end.
+  appendFileSync(join(dir, "csv", ".orders.20261124T190500Z-aaaaaa.csv.run"), '[2,{"id":2,"na');
   const restarted = new RunWriter(path, { ...options, format: "csv" });
+  await restarted.write(row("20261124T190500Z-aaaaaa", 1, 3, { id: 1, name: "a,b" }));
   await restarted.write(row("20261124T190500Z-aaaaaa", 2, 3, { id: 2, name: 'say "hi"' }));
   assert.equal(readFileSync(final, "utf8"), 'id,name\n1,"a,b"\n3,c\n2,"say ""hi"""\n');
   assert.deepEqual(

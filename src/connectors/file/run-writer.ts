@@ -1,6 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  truncate,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { ValidationError } from "../../api/errors.js";
@@ -22,7 +31,8 @@ export interface RunWriterOptions {
 }
 
 interface OpenRun {
-  lines: number;
+  /** Positions (junction-run-seq) staged so far; undefined until the staging file was read. */
+  seqs?: Set<number>;
   /** Rows in the run, known once its last message came. */
   total?: number;
   queue: Promise<void>;
@@ -63,7 +73,7 @@ export class RunWriter {
     const staging = join(dirname(final), `.${basename(final)}.run`);
     let run = this.#runs.get(id);
     if (!run) {
-      run = { lines: -1, queue: Promise.resolve() };
+      run = { queue: Promise.resolve() };
       this.#runs.set(id, run);
     }
     const current = run;
@@ -82,14 +92,16 @@ export class RunWriter {
         await unlink(`${staging}.total`).catch(() => undefined);
         return;
       }
-      if (run.lines < 0) {
-        run.lines = await countLines(staging);
+      if (!run.seqs) {
+        run.seqs = await stagedSeqs(staging);
         const total = await readFile(`${staging}.total`, "utf8").catch(() => undefined);
         if (total !== undefined) run.total = Number(total);
       }
+      const seq = Number(message.headers[RUN_SEQ]);
       await mkdir(dirname(staging), { recursive: true });
       handle = await open(staging, "a");
-      await handle.writeFile(jsonLine(message.data), "utf8");
+      // A row redelivered after a crash is staged once: it is known by its position in the run.
+      if (!run.seqs.has(seq)) await handle.writeFile(`${JSON.stringify([seq, message.data])}\n`, "utf8");
       if (message.headers[RUN_COMPLETE] === "true") {
         run.total = Number(message.headers[RUN_SEQ]);
         await handle.sync();
@@ -98,9 +110,9 @@ export class RunWriter {
       }
       await handle.close();
       handle = undefined;
-      run.lines++;
+      run.seqs.add(seq);
       // With route concurrency the last message may come before others: finish on the last row.
-      if (run.total !== undefined && run.lines >= run.total) {
+      if (run.total !== undefined && run.seqs.size >= run.total) {
         await this.#finish(staging, final);
         this.#runs.delete(id);
       }
@@ -112,12 +124,6 @@ export class RunWriter {
 
   async #finish(staging: string, final: string): Promise<void> {
     const dir = dirname(final);
-    if (this.options.format === "ndjson") {
-      await rename(staging, final);
-      await syncDir(dir);
-      await unlink(`${staging}.total`).catch(() => undefined);
-      return;
-    }
     const temp = join(dir, `.${basename(final)}.${randomBytes(6).toString("hex")}.tmp`);
     const handle = await open(temp, "wx");
     try {
@@ -125,12 +131,15 @@ export class RunWriter {
       let first = true;
       if (this.options.format === "json") await handle.write("[\n");
       const lines = createInterface({ input: createReadStream(staging, "utf8"), crlfDelay: Infinity });
+      const seen = new Set<number>();
       for await (const line of lines) {
         if (line === "") continue;
-        if (this.options.format === "json") {
-          await handle.write(`${first ? "" : ",\n"}${line}`);
-        } else {
-          const row = JSON.parse(line) as Record<string, unknown>;
+        const [seq, row] = JSON.parse(line) as [number, Record<string, unknown>];
+        if (seen.has(seq)) continue;
+        seen.add(seq);
+        if (this.options.format === "json") await handle.write(`${first ? "" : ",\n"}${JSON.stringify(row)}`);
+        else if (this.options.format === "ndjson") await handle.write(jsonLine(row));
+        else {
           columns ??= Object.keys(row);
           await handle.write(
             csvText([row], columns, {
@@ -160,15 +169,19 @@ export class RunWriter {
   }
 }
 
-/** Rows already staged (after a restart, the staging file holds the run's earlier rows). */
-async function countLines(path: string): Promise<number> {
-  try {
-    if ((await stat(path)).size === 0) return 0;
-  } catch {
-    return 0;
-  }
+/**
+ * Positions already staged (after a restart, the staging file holds the run's earlier rows). A
+ * last line cut short by a crash is cut off: its row was not acknowledged and comes again.
+ */
+async function stagedSeqs(path: string): Promise<Set<number>> {
+  const seqs = new Set<number>();
+  if (!(await exists(path))) return seqs;
   const text = await readFile(path, "utf8");
-  let count = 0;
-  for (let index = text.indexOf("\n"); index !== -1; index = text.indexOf("\n", index + 1)) count++;
-  return count;
+  const end = text.lastIndexOf("\n") + 1;
+  if (end < text.length) await truncate(path, Buffer.byteLength(text.slice(0, end)));
+  for (const line of text.slice(0, end).split("\n")) {
+    const match = /^\[(\d+),/.exec(line);
+    if (match) seqs.add(Number(match[1]));
+  }
+  return seqs;
 }
