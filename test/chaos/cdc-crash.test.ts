@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import mysql from "mysql2/promise";
 import pg from "pg";
 import { IdempotentReceiver } from "../helpers/idempotent-receiver.js";
 import { serviceTest } from "../helpers/services.js";
 import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } from "./harness.js";
 
 /**
- * The change data capture crash promise (issue 7). A writer commits row changes (inserts, updates,
- * deletes in transactions of 1 to 20 changes; two writers on 100 keys each) to PostgreSQL while the `junction run`
- * process reading them through a logical replication slot is SIGKILLed in the middle of the
- * stream and started again. Changes go cdc → a channel partitioned by table + primary key → an
+ * The change data capture crash promise (issue 7). Two writers commit row changes (inserts,
+ * updates, deletes in transactions of 1 to 20 changes, on 100 keys each) to PostgreSQL, or to
+ * MariaDB, while the `junction run` process reading them (a logical replication slot, or the
+ * binlog) is SIGKILLed in the middle of the stream and started again. Changes go cdc → a channel partitioned by table + primary key → an
  * HTTP sink (an idempotent receiver, Idempotency-Key = message id).
  *
  * Every change is identified by a value only it carries (`v` is a global sequence: inserts and
@@ -20,11 +21,65 @@ import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } f
  */
 const CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? size(3_000, 20_000));
 const KILLS = Number(process.env.CHAOS_CDC_KILLS ?? 5);
+// MariaDB at CI size is a shorter run: the same checks, fewer changes and kills.
+const BINLOG_CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? size(1_000, 20_000));
+const BINLOG_KILLS = Number(process.env.CHAOS_CDC_KILLS ?? size(2, 5));
 const KEYS = 100; // per writer
 const WRITERS = 2;
-const URL = "postgres://postgres@127.0.0.1:5432/test";
+const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+const MYSQL_URL = "mysql://root@127.0.0.1:3306/test";
 const SEED = chaosSeed();
-const service = await serviceTest("postgres");
+
+/** What the scenario needs from a database: sessions that run statements, and setup/cleanup. */
+interface Database {
+  kind: "postgres" | "mariadb";
+  connection: string;
+  source: (table: string) => string;
+  session(): Promise<{ run(sql: string, params?: unknown[]): Promise<unknown>; end(): Promise<void> }>;
+  /** `$1`-style placeholders, as this database writes them. */
+  sql(text: string): string;
+  cleanup(admin: { run(sql: string, params?: unknown[]): Promise<unknown> }, table: string): Promise<void>;
+}
+
+const postgres: Database = {
+  kind: "postgres",
+  connection: `db: { postgres: { url: "${PG_URL}" } }`,
+  source: (table) =>
+    `{ connection: db, tables: [${table}], slot: ${table}, replicaIdentityFull: true, maxTransactionMessages: 8 }`,
+  async session() {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    return { run: (sql, params) => client.query(sql, params), end: () => client.end() };
+  },
+  sql: (text) => text,
+  async cleanup(admin, table) {
+    await until(
+      async () => {
+        await admin.run(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+          [table],
+        );
+        return true;
+      },
+      15_000,
+      "the slot to be dropped",
+      200,
+    ).catch(() => {});
+    await admin.run(`DROP PUBLICATION IF EXISTS ${table}`);
+  },
+};
+
+const mariadb: Database = {
+  kind: "mariadb",
+  connection: `db: { mysql: { url: "${MYSQL_URL}" } }`,
+  source: (table) => `{ connection: db, tables: [${table}], maxTransactionMessages: 8 }`,
+  async session() {
+    const client = await mysql.createConnection({ uri: MYSQL_URL });
+    return { run: (sql, params) => client.query(sql, params), end: () => client.end() };
+  },
+  sql: (text) => text.replace(/\$\d+/g, "?"),
+  async cleanup() {},
+};
 
 interface Body {
   op: string;
@@ -35,38 +90,40 @@ interface Body {
 
 const identity = (body: Body) => (body.op === "delete" ? `d${body.before?.v}` : `w${body.after?.v}`);
 
-test(`cdc crash: ${CHANGES} row changes, ${KILLS} SIGKILLs (seed ${SEED})`, {
-  ...service,
-  timeout: size(5 * 60_000, 30 * 60_000),
-}, async () => {
-  console.log(`chaos cdc-crash: seed=${SEED} (replay with CHAOS_SEED=${SEED})`);
+for (const [database, changes, kills] of [
+  [postgres, CHANGES, KILLS],
+  [mariadb, BINLOG_CHANGES, BINLOG_KILLS],
+] as const) {
+  const service = await serviceTest(database.kind);
+  test(
+    `cdc crash (${database.kind}): ${changes} row changes, ${kills} SIGKILLs (seed ${SEED})`,
+    { ...service, timeout: size(5 * 60_000, 30 * 60_000) },
+    () => scenario(database, changes, kills),
+  );
+}
+
+async function scenario(database: Database, total: number, killCount: number): Promise<void> {
+  console.log(`chaos cdc-crash-${database.kind}: seed=${SEED} (replay with CHAOS_SEED=${SEED})`);
   const rand = seededRandom(SEED);
   const started = performance.now();
   const name = `jcdc_chaos_${process.pid}_${Date.now().toString(36)}`;
-  const db = new pg.Client({ connectionString: URL });
-  await db.connect();
-  await db.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v bigint NOT NULL)`);
-  const writers = await Promise.all(
-    Array.from({ length: WRITERS }, async () => {
-      const client = new pg.Client({ connectionString: URL });
-      await client.connect();
-      return client;
-    }),
-  );
+  const db = await database.session();
+  await db.run(`CREATE TABLE ${name} (id int PRIMARY KEY, v bigint NOT NULL)`);
+  const writers = await Promise.all(Array.from({ length: WRITERS }, () => database.session()));
   const receiver = await new IdempotentReceiver({
     identify: (request) => identity(request.json as Body),
     partitionOf: (request) => String((request.json as Body).key?.id ?? ""),
   }).start();
   const engine = await EngineProcess.create(`
 connections:
-  db: { postgres: { url: "${URL}" } }
+  ${database.connection}
 channels:
   changes: { queue: { partitionBy: "table & ':' & $string(key)" } }
 policies:
   steady: { retry: { attempts: 1000, initial: 20ms, max: 200ms } }
 routes:
   capture:
-    from: { cdc: { connection: db, tables: [${name}], slot: ${name}, replicaIdentityFull: true, maxTransactionMessages: 8 } }
+    from: { cdc: ${database.source(name)} }
     to: [ { channel: changes } ]
   deliver:
     from: { channel: changes }
@@ -88,7 +145,7 @@ routes:
     await engine.start();
     // Two writers on disjoint keys, so their transactions interleave in the WAL (a commit record
     // can start exactly where the other writer's commit ends) while per-key order stays defined.
-    const writer = async (client: pg.Client, w: number, quota: number) => {
+    const writer = async (client: Awaited<ReturnType<Database["session"]>>, w: number, quota: number) => {
       const wrand = seededRandom((SEED + w + 1) >>> 0); // its own sequence: replayable
       const live = new Map<number, number>(); // id -> v
       let seq = 0;
@@ -97,46 +154,46 @@ routes:
         const count = Math.min(quota - written, 1 + Math.floor(wrand() * 20));
         const pending: [number, string][] = [];
         const before = new Map(live);
-        await client.query("BEGIN");
+        await client.run("BEGIN");
         for (let i = 0; i < count; i++) {
           const id = w * KEYS + Math.floor(wrand() * KEYS);
           const v = ++seq * WRITERS + w; // unique across writers
           if (!live.has(id)) {
-            await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [id, v]);
+            await client.run(database.sql(`INSERT INTO ${name} VALUES ($1, $2)`), [id, v]);
             live.set(id, v);
             pending.push([id, `w${v}`]);
           } else if (wrand() < 0.8) {
-            await client.query(`UPDATE ${name} SET v = $2 WHERE id = $1`, [id, v]);
+            await client.run(database.sql(`UPDATE ${name} SET v = $1 WHERE id = $2`), [v, id]);
             live.set(id, v);
             pending.push([id, `w${v}`]);
           } else {
-            await client.query(`DELETE FROM ${name} WHERE id = $1`, [id]);
+            await client.run(database.sql(`DELETE FROM ${name} WHERE id = $1`), [id]);
             pending.push([id, `d${live.get(id)}`]);
             live.delete(id);
           }
         }
         if (wrand() < 0.05) {
           // A rolled-back transaction: none of it may arrive.
-          await client.query("ROLLBACK");
+          await client.run("ROLLBACK");
           live.clear();
           for (const [id, v] of before) live.set(id, v);
           continue;
         }
-        await client.query("COMMIT");
+        await client.run("COMMIT");
         for (const [id, change] of pending) record(id, change);
         written += count;
       }
     };
     const writing = Promise.all(
       writers.map((client, w) =>
-        writer(client, w, Math.floor(CHANGES / WRITERS) + (w === 0 ? CHANGES % WRITERS : 0)),
+        writer(client, w, Math.floor(total / WRITERS) + (w === 0 ? total % WRITERS : 0)),
       ),
     );
 
     // Kill at evenly spaced points of the delivered stream, so every kill lands mid-stream.
     const killing = (async () => {
-      for (let k = 1; k <= KILLS; k++) {
-        const mark = Math.floor((CHANGES * k) / (KILLS + 1));
+      for (let k = 1; k <= killCount; k++) {
+        const mark = Math.floor((total * k) / (killCount + 1));
         await until(() => receiver.effects.size >= mark, size(120_000, 600_000), `${mark} effects`, 20);
         await sleep(rand() * 200);
         await engine.kill();
@@ -168,7 +225,7 @@ routes:
     }
     const unexpected = [...receiver.effects.keys()].filter((change) => !all.has(change));
     const duplicateEffects = receiver.duplicateEffects();
-    summary("cdc-crash", {
+    summary(`cdc-crash-${database.kind}`, {
       seed: SEED,
       changes: all.size,
       kills,
@@ -182,8 +239,8 @@ routes:
       killSeconds: Math.round((killedAt - started) / 1000),
       totalSeconds: Math.round((performance.now() - started) / 1000),
     });
-    assert.equal(kills, KILLS);
-    assert.equal(all.size, CHANGES, "the writer committed every change");
+    assert.equal(kills, killCount);
+    assert.equal(all.size, total, "the writer committed every change");
     assert.deepEqual(missing().slice(0, 10), [], "no committed change lost");
     assert.deepEqual(duplicateEffects.slice(0, 10), [], "no change applied twice");
     assert.deepEqual(unexpected.slice(0, 10), [], "nothing that was not committed (rolled back) arrived");
@@ -193,21 +250,9 @@ routes:
   } finally {
     await engine.kill();
     await receiver.close();
-    await until(
-      async () => {
-        await db.query(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-          [name],
-        );
-        return true;
-      },
-      15_000,
-      "the slot to be dropped",
-      200,
-    ).catch(() => {});
-    await db.query(`DROP PUBLICATION IF EXISTS ${name}`);
-    await db.query(`DROP TABLE IF EXISTS ${name}`);
+    await database.cleanup(db, name);
+    await db.run(`DROP TABLE IF EXISTS ${name}`);
     await Promise.all(writers.map((client) => client.end()));
     await db.end();
   }
-});
+}
