@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { type Address, formatAddress, parseAddress } from "./addresses.js";
 import { normaliseCountry } from "./countries.js";
 
@@ -179,4 +180,73 @@ test("normaliseCountry: names in several languages, alpha-2 and alpha-3 codes, a
     ["", undefined],
   ];
   for (const [input, expected] of cases) assert.equal(normaliseCountry(input), expected, input);
+});
+
+const UNIT_WORDS = /^(apt|apartment|suite|unit|flat|floor|room|wohnung|app|appt|bureau|etage)$/i;
+const word = fc.stringMatching(/^[A-Z][a-z]{3,8}$/).filter((w) => !UNIT_WORDS.test(w));
+const words = (min: number, max: number) =>
+  fc.array(word, { minLength: min, maxLength: max }).map((list) => list.join(" "));
+
+const addressFor: Record<string, fc.Arbitrary<Address>> = {
+  US: fc.record({
+    street: fc.tuple(fc.integer({ min: 1, max: 9999 }), words(1, 3)).map(([n, s]) => `${n} ${s}`),
+    unit: fc.option(fc.constantFrom("Apt 4B", "Suite 300", "Unit 12"), { nil: undefined }),
+    city: words(1, 2),
+    region: fc.constantFrom("NY", "CA", "TX", "IL", "DC", "WA"),
+    postalCode: fc.stringMatching(/^\d{5}(-\d{4})?$/),
+    country: fc.constant("US"),
+  }),
+  CA: fc.record({
+    street: fc.tuple(fc.integer({ min: 1, max: 999 }), words(1, 2)).map(([n, s]) => `${n} ${s}`),
+    city: words(1, 2),
+    region: fc.constantFrom("ON", "QC", "BC"),
+    postalCode: fc.stringMatching(/^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] \d[ABCEGHJ-NPRSTV-Z]\d$/),
+    country: fc.constant("CA"),
+  }),
+  GB: fc.record({
+    unit: fc.option(fc.constantFrom("Flat 3", "Flat 12A"), { nil: undefined }),
+    street: fc.tuple(fc.integer({ min: 1, max: 300 }), words(1, 2)).map(([n, s]) => `${n} ${s} Street`),
+    city: words(1, 1),
+    postalCode: fc.stringMatching(/^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$/),
+    country: fc.constant("GB"),
+  }),
+  DE: fc.record({
+    street: fc.tuple(words(1, 2), fc.integer({ min: 1, max: 200 })).map(([s, n]) => `${s}straße ${n}`),
+    city: words(1, 1),
+    postalCode: fc.stringMatching(/^\d{5}$/),
+    country: fc.constant("DE"),
+  }),
+  FR: fc.record({
+    street: fc.tuple(fc.integer({ min: 1, max: 200 }), words(1, 3)).map(([n, s]) => `${n} Rue ${s}`),
+    city: words(1, 1),
+    postalCode: fc.stringMatching(/^\d{5}$/),
+    country: fc.constant("FR"),
+  }),
+  NL: fc.record({
+    street: fc.tuple(words(1, 1), fc.integer({ min: 1, max: 200 })).map(([s, n]) => `${s}straat ${n}`),
+    city: words(1, 1),
+    postalCode: fc.stringMatching(/^\d{4} [A-Z]{2}$/),
+    country: fc.constant("NL"),
+  }),
+  JP: fc.record({
+    street: fc
+      .tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 30 }), word)
+      .map(([a, b, s]) => `${a}-${b} ${s}`),
+    city: word.map((w) => `${w}-ku`),
+    region: fc.constantFrom("Tokyo", "Osaka", "Kyoto", "Hokkaido", "Aichi-ken"),
+    postalCode: fc.stringMatching(/^\d{3}-\d{4}$/),
+    country: fc.constant("JP"),
+  }),
+};
+
+test("parseAddress reads back what formatAddress wrote, in each country's order (property)", () => {
+  fc.assert(
+    fc.property(fc.oneof(...Object.values(addressFor)), (address) => {
+      const clean = Object.fromEntries(Object.entries(address).filter(([, value]) => value !== undefined));
+      const text = formatAddress(clean);
+      assert.deepEqual(parseAddress(text), { ...clean, ambiguous: false }, text);
+      assert.deepEqual(parseAddress(text.replace(/\n/g, ", ")), { ...clean, ambiguous: false }, text);
+    }),
+    { numRuns: 400 },
+  );
 });

@@ -1,3 +1,4 @@
+import { MappingError } from "../api/errors.js";
 import { countryName, normaliseCountry } from "./countries.js";
 
 /**
@@ -98,10 +99,12 @@ const GUESSES: Array<[string, RegExp]> = [
   ["GB", /(^|\s)[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$/],
 ];
 
-const UNIT =
-  /^(?:apt\.?|apartment|suite|ste\.?|unit|#|flat|floor|fl\.?|room|rm\.?|wohnung|whg\.?|app\.?|appt\.?|bureau|étage|etage)\s*#?\s*[\w-]+$/i;
-const TRAILING_UNIT =
-  /[\s,]+((?:apt\.?|apartment|suite|ste\.?|unit|flat|floor|fl\.?|room|rm\.?|wohnung|whg\.?|app\.?|appt\.?)\s*#?\s*[\w-]+|#\s*[\w-]+)$/i;
+// A unit is a keyword then an identifier with a digit or of one or two letters ("Apt 4B", "Suite 300",
+// "Flat B", "#12"): "12 Apple Road" and "Floor Street" are streets, not units.
+const UNIT_SOURCE =
+  "(?:(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|wohnung|whg|app|appt|bureau|étage|etage)\\.?(?:\\s+|\\s*#\\s*)|#\\s*)(?:[a-z-]*\\d[\\w-]*|[a-z]{1,2})";
+const UNIT = new RegExp(`^${UNIT_SOURCE}$`, "i");
+const TRAILING_UNIT = new RegExp(`[\\s,]+(${UNIT_SOURCE})$`, "i");
 
 /**
  * Parse an address written on one line (comma-separated) or several. `country` (name or code) is
@@ -110,6 +113,10 @@ const TRAILING_UNIT =
  */
 export function parseAddress(text: string, country?: string): Address {
   const reasons: string[] = [];
+  if (typeof text === "string" && text.length > 2000)
+    throw new MappingError(`address text is ${text.length} characters long: not an address`, {
+      code: "JUNCTION_MAPPING_ADDRESS",
+    });
   const segments = String(text ?? "")
     .split(/\n|,/)
     .map((segment) => segment.replace(/\s+/g, " ").trim())
