@@ -9,13 +9,17 @@ import type { ComponentContext, SourceContext } from "../../api/component.js";
 import { ConfigError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { cdcSlots } from "../../observe/metrics.js";
+import { MysqlConnection } from "../mysql/connection.js";
 import { PostgresConnection } from "../postgres/connection.js";
+import { BinlogCdcSource } from "./binlog-source.js";
 import { cdcConnector } from "./index.js";
 import { PgCdcSource } from "./pg-source.js";
 
 const URL = "postgres://postgres@127.0.0.1:5432/test";
 const run = `jcdcs_${process.pid}_${Date.now().toString(36)}`;
+const MYSQL_URL = "mysql://root@127.0.0.1:3306/test";
 const service = await serviceTest("postgres");
+const mariadb = await serviceTest("mariadb");
 
 /** A logger whose lines the test can read. */
 function capturingLogger() {
@@ -29,7 +33,7 @@ function capturingLogger() {
   return { logger: pino({ level: "info" }, stream), lines };
 }
 
-function sourceContext(logger: pino.Logger) {
+function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => boolean) {
   const emitted: MessageInit[] = [];
   const checkpoints = new Map<string, string>();
   const lost: unknown[] = [];
@@ -40,6 +44,7 @@ function sourceContext(logger: pino.Logger) {
     logger,
     signal: abort.signal,
     async emit(messages: MessageInit[], options: { checkpoint?: { key: string; value: string } } = {}) {
+      if (fail?.(messages)) throw new Error("the store is unavailable");
       emitted.push(...messages);
       if (options.checkpoint) checkpoints.set(options.checkpoint.key, options.checkpoint.value);
       return { ids: messages.map((_, i) => String(i)), duplicate: false };
@@ -228,4 +233,95 @@ describe("cdc source: configuration and slot health", () => {
       }
     },
   );
+  /**
+   * A store failure after the first chunk of a 20-change transaction (chunks of 8): the restarted
+   * source must skip the 8 changes its checkpoint says are stored and deliver the other 12 once.
+   */
+  for (const kind of ["postgres", "mariadb"] as const) {
+    test(
+      `${kind}: a transaction interrupted between chunks resumes after the stored ones`,
+      kind === "postgres" ? service : mariadb,
+      async () => {
+        const table = `${run}_chunk_${kind}`;
+        const { logger } = capturingLogger();
+        const owner = { owner: "db", logger } as unknown as ComponentContext;
+        let failed = false;
+        const { context, emitted, lost } = sourceContext(logger, (messages) => {
+          const index = (messages[0]?.data as { index?: number } | undefined)?.index;
+          if (failed || index !== 8) return false;
+          failed = true;
+          return true;
+        });
+        const config = {
+          connection: "db",
+          tables: [table],
+          slot: table,
+          snapshot: false,
+          maxTransactionMessages: 8,
+        };
+        const values = Array.from({ length: 20 }, (_, i) => `(${i + 1})`).join(", ");
+        if (kind === "postgres") {
+          await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+          const connection = new PostgresConnection({ url: URL }, owner);
+          try {
+            const first = new PgCdcSource(connection, config, "chunks");
+            await first.start(context);
+            await db.query(`INSERT INTO ${table} VALUES ${values}`);
+            await eventually(() => lost.length > 0, 10_000, "the store failure to be reported");
+            await first.stop();
+            const second = new PgCdcSource(connection, config, "chunks");
+            await second.start(context);
+            await eventually(() => emitted.length >= 20, 10_000, "the rest of the transaction");
+            await second.stop();
+          } finally {
+            await connection.close();
+            await eventually(async () => {
+              await db.query(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+                [table],
+              );
+              return true;
+            });
+            await db.query(`DROP PUBLICATION IF EXISTS ${table}`);
+            await db.query(`DROP TABLE IF EXISTS ${table}`);
+          }
+        } else {
+          const { slot: _slot, ...binlogConfig } = config;
+          const connection = new MysqlConnection({ url: MYSQL_URL }, owner);
+          await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+          try {
+            const first = new BinlogCdcSource(connection, binlogConfig, "chunks");
+            await first.start(context);
+            await connection.query(`INSERT INTO ${table} VALUES ${values}`, []);
+            await eventually(() => lost.length > 0, 10_000, "the store failure to be reported");
+            await first.stop();
+            const second = new BinlogCdcSource(connection, binlogConfig, "chunks");
+            await second.start(context);
+            await eventually(() => emitted.length >= 20, 10_000, "the rest of the transaction");
+            await second.stop();
+          } finally {
+            await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+            await connection.close();
+          }
+        }
+        const data = emitted.map(
+          (m) => m.data as { index: number; last: boolean; txid: string; after: { id: number } },
+        );
+        assert.deepEqual(
+          data.map((d) => d.index),
+          Array.from({ length: 20 }, (_, i) => i),
+          "each change of the transaction once, in order",
+        );
+        assert.deepEqual(
+          data.map((d) => d.after.id),
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(
+          data.filter((d) => d.last).map((d) => d.index),
+          [19],
+        );
+        assert.equal(lost.length, 1);
+      },
+    );
+  }
 });
