@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { type DstPolicy, parseDate, toTimeZone } from "./dates.js";
 
 test("parseDate with explicit formats gives ISO 8601", () => {
@@ -75,4 +76,40 @@ test("toTimeZone converts instants, keeps dates, and refuses to guess a missing 
   assert.throws(() => toTimeZone("2024-07-01T12:00:00", "Asia/Tokyo"), /has no offset/);
   assert.throws(() => toTimeZone("yesterday", "UTC"), /not an ISO 8601/);
   assert.throws(() => toTimeZone("2024-02-30", "UTC"), /not a calendar date/);
+});
+
+const ZONES = [
+  "UTC",
+  "Europe/Paris",
+  "America/New_York",
+  "America/St_Johns",
+  "Asia/Kolkata",
+  "Asia/Kathmandu",
+  "Australia/Lord_Howe",
+  "Pacific/Chatham",
+  "America/Sao_Paulo",
+];
+
+test("instants survive any zone, and a zone's wall time reads back to the same instant (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.UTC(1971, 0, 1) / 1000, max: Date.UTC(2037, 11, 31) / 1000 }),
+      fc.constantFrom(...ZONES),
+      (seconds, zone) => {
+        const utc = new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+        const local = toTimeZone(utc, zone);
+        assert.equal(toTimeZone(local, "UTC"), utc);
+        // The wall time without its offset: in an overlap only one policy finds the same instant.
+        const wall = local.slice(0, 19);
+        const readings = (["earlier", "later"] as const).map((dst) =>
+          toTimeZone(parseDate(wall, "YYYY-MM-DD[T]HH:mm:ss", zone, { dst }), "UTC"),
+        );
+        assert.ok(
+          readings.includes(utc),
+          `${utc} in ${zone} is ${local}; read back as ${readings.join(", ")}`,
+        );
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
