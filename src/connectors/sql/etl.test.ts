@@ -284,32 +284,53 @@ for (const flavour of ["postgres", "mysql"] as const) {
       assert.equal(life.lost.length, 0);
     });
 
-    test("a failed query fails the run, is reported, and the watermark stays", service, async () => {
-      const checkpoints = new Map<string, string>([
-        [WATERMARK_CHECKPOINT, JSON.stringify({ watermark: 5, key: 8 })],
-      ]);
-      const life = fakeContext(`${table}_fail`, checkpoints);
-      const failing = Object.create(db) as SqlDatabase;
-      let queries = 0;
-      failing.query = async (sql, params, signal) => {
-        if (++queries === 2) throw new Error("connection reset");
-        return db.query(sql, params, signal);
-      };
-      Object.defineProperty(failing, "dialect", { value: db.dialect });
-      const source = new SqlPollingSource(failing, {
-        connection: "db",
-        table,
-        watermark: "updated_at",
-        key: "id",
-        interval: "1s",
-      });
-      await source.start(life.context);
-      await eventually(() => life.lost.length === 1, 10_000, "the run's failure");
-      await source.stop();
-      assert.equal(life.emitted.length, 0);
-      assert.deepEqual(JSON.parse(checkpoints.get(WATERMARK_CHECKPOINT) ?? "{}"), { watermark: 5, key: 8 });
-      assert.equal(runLog.recent(`${table}_fail`)[0].outcome, "failed");
-    });
+    test(
+      "a failed query fails the run and the watermark stays; the restarted source runs again at once",
+      service,
+      async () => {
+        // A yearly schedule whose last run was long ago: only the catch-up at start can run.
+        const checkpoints = new Map<string, string>([
+          [
+            WATERMARK_CHECKPOINT,
+            JSON.stringify({ watermark: 5, key: 8, lastRun: "2020-01-01T00:00:00.000Z" }),
+          ],
+        ]);
+        const life = fakeContext(`${table}_fail`, checkpoints);
+        const failing = Object.create(db) as SqlDatabase;
+        let queries = 0;
+        failing.query = async (sql, params, signal) => {
+          if (++queries === 2) throw new Error("connection reset");
+          return db.query(sql, params, signal);
+        };
+        Object.defineProperty(failing, "dialect", { value: db.dialect });
+        const source = new SqlPollingSource(failing, {
+          connection: "db",
+          table,
+          watermark: "updated_at",
+          key: "id",
+          schedule: { cron: "0 0 1 1 *" },
+        });
+        await source.start(life.context);
+        await eventually(() => life.lost.length === 1, 10_000, "the run's failure");
+        // What the engine does with a lost source: stop it, and start it again after a backoff.
+        await source.stop();
+        assert.equal(life.emitted.length, 0);
+        assert.deepEqual(JSON.parse(checkpoints.get(WATERMARK_CHECKPOINT) ?? "{}").watermark, 5);
+        assert.equal(runLog.recent(`${table}_fail`)[0].outcome, "failed");
+        await source.start(life.context);
+        try {
+          await eventually(() => life.emitted.length === 3, 10_000, "the rows past (5, 8)");
+        } finally {
+          await source.stop();
+        }
+        assert.deepEqual(
+          life.emitted.map((message) => (message.data as { id: number }).id),
+          [1, 2, 9],
+        );
+        assert.equal(runLog.recent(`${table}_fail`)[0].outcome, "success");
+        assert.equal(runLog.recent(`${table}_fail`)[0].trigger, "catch-up");
+      },
+    );
   });
 
   describe(`${flavour}: batched upserts`, () => {

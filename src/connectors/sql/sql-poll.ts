@@ -110,6 +110,8 @@ export class SqlPollingSource implements Source {
   #loop: Promise<void> | undefined;
   #schedule: RunSchedule | undefined;
   #state: PollState = {};
+  /** The last run failed: the engine restarts this same instance, which then runs again at once. */
+  #failed = false;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -147,7 +149,8 @@ export class SqlPollingSource implements Source {
       // Misfires: an interrupted run resumes, and one missed tick (or more) gives one run, at once.
       let pending: RunRecord["trigger"] | undefined = this.#state.run
         ? "resume"
-        : this.#state.lastRun && missedTick(schedule, new Date(this.#state.lastRun), new Date())
+        : this.#failed ||
+            (this.#state.lastRun && missedTick(schedule, new Date(this.#state.lastRun), new Date()))
           ? "catch-up"
           : undefined;
       const job = new RunSchedule(
@@ -211,6 +214,7 @@ export class SqlPollingSource implements Source {
       seq: 0,
       startedAt: new Date().toISOString(),
     };
+    this.#failed = false;
     const began = performance.now();
     const resumedRows = open.seq;
     const batch = this.config.batch ?? 500;
@@ -267,6 +271,7 @@ export class SqlPollingSource implements Source {
           return undefined;
         }
         finish("failed", error);
+        this.#failed = true;
         return error;
       }
       if (signal.aborted) {
@@ -289,6 +294,7 @@ export class SqlPollingSource implements Source {
             `route "${context.owner}": extracted rows must have non-null ${this.#snapshot ? "" : `"${this.config.watermark}" and `}"${this.config.key}" columns`,
           );
           finish("failed", error);
+          this.#failed = true;
           return error;
         }
         if (!this.#snapshot) {
