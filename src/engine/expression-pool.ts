@@ -67,6 +67,8 @@ interface PooledWorker {
 
 export class ExpressionPool {
   readonly #timeoutMs: number;
+  readonly #size: number;
+  /** Spawned on the first evaluation: routes whose expressions all run inline never start one. */
   readonly #workers: PooledWorker[] = [];
   readonly #jsonataPath: string;
   readonly #functions = mappingFunctionsModule(import.meta.url);
@@ -76,7 +78,7 @@ export class ExpressionPool {
   constructor(options: { workers: number; timeoutMs: number }) {
     this.#timeoutMs = options.timeoutMs;
     this.#jsonataPath = createRequire(import.meta.url).resolve("jsonata");
-    for (let index = 0; index < options.workers; index++) this.#workers.push(this.#spawn());
+    this.#size = Math.max(1, options.workers);
   }
 
   #spawn(): PooledWorker {
@@ -166,6 +168,7 @@ export class ExpressionPool {
 
   evaluate(expression: string, data: unknown, bindings: Record<string, unknown> = {}): Promise<unknown> {
     if (this.#closed) return Promise.reject(new MappingError("expression pool closed"));
+    while (this.#workers.length < this.#size) this.#workers.push(this.#spawn());
     return new Promise((resolve, reject) => {
       let target = this.#workers[0];
       for (const candidate of this.#workers)
