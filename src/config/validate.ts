@@ -92,7 +92,7 @@ function reportSchemaErrors(
         const keys = keyedUnionKeys(sub);
         const alternatives = requiredAlternatives(sub);
         if (keys) {
-          message = `names one of: ${keys.join(", ")}`;
+          message = `names one of: ${keys.join(", ")} (as a key: { ${keys[0]}: {} })`;
           break;
         }
         if (alternatives) {
@@ -163,9 +163,10 @@ function readableErrors(errors: ErrorObject[], schema: TSchema): ErrorObject[] {
           !errors.some(
             (error) =>
               inside(error, index) &&
-              error.keyword === "required" &&
               error.instancePath === union.instancePath &&
-              (error.params as { missingProperty: string }).missingProperty === key,
+              (error.keyword === "type" ||
+                (error.keyword === "required" &&
+                  (error.params as { missingProperty: string }).missingProperty === key)),
           ),
       );
       for (const error of errors) {

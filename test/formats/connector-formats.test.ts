@@ -10,6 +10,7 @@ import { after, describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import avro from "avsc";
+import { Redis } from "ioredis";
 import { connectAsync as mqttConnect } from "mqtt";
 import protobuf from "protobufjs";
 import { type AsyncMessage, Connection } from "rabbitmq-client";
@@ -96,6 +97,7 @@ describe("format: on broker connectors", async () => {
   const amqp = await serviceTest("rabbitmq");
   const mosquitto = await serviceTest("mosquitto");
   const nats = await serviceTest("nats");
+  const redis = await serviceTest("redis");
   let rabbit: Connection | undefined;
   const queues: string[] = [];
 
@@ -192,6 +194,49 @@ routes:
       await client.endAsync();
     }
   });
+
+  test(
+    "redis: a webhook's JSON is written as Avro to a stream and read back by a second route",
+    redis,
+    async () => {
+      const stream = `jt:${RUN}:fmt`;
+      const receiver = await new Receiver().start();
+      const running = await startEngine(
+        `
+connections:
+  cache: { redis: { url: "redis://127.0.0.1:6379" } }
+routes:
+  in:
+    from: { webhook: { path: /lines } }
+    to: [ { redis: { connection: cache, stream: "${stream}", format: { avro: { schemaFile: line.avsc } } } } ]
+  out:
+    from: { redis: { connection: cache, stream: "${stream}", format: { avro: { schemaFile: line.avsc } } } }
+    to: [ { http: { url: "${receiver.url}/lines" } } ]
+`,
+        { files: { "line.avsc": ORDER_AVSC } },
+      );
+      const client = new Redis("redis://127.0.0.1:6379");
+      try {
+        const response = await fetch(`${running.url}/lines`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ sku: "A-1", qty: 4 }),
+        });
+        assert.equal(response.status, 202);
+        await eventually(() => receiver.requests.length === 1, 10_000, "the decoded line");
+        assert.deepEqual(JSON.parse(receiver.requests[0].body), { sku: "A-1", qty: 4 });
+        const [[, fields]] = (await client.xrangeBuffer(stream, "-", "+")) as [Buffer, Buffer[]][];
+        const data = fields[fields.findIndex((field) => field.toString() === "data") + 1];
+        const type = avro.Type.forSchema(JSON.parse(ORDER_AVSC));
+        assert.deepEqual({ ...type.fromBuffer(data) }, { sku: "A-1", qty: 4 });
+      } finally {
+        await running.stop();
+        await receiver.close();
+        await client.del(stream);
+        client.disconnect();
+      }
+    },
+  );
 
   test("nats: CSV in (one message holds the list of rows), JSON out", nats, async () => {
     const nc = await natsConnect({ servers: "127.0.0.1:4222" });

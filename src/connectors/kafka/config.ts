@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 const clientProperties = {
   brokers: Type.Array(Type.String({ minLength: 1 }), {
@@ -40,11 +41,9 @@ const clientProperties = {
   timeout: Type.Optional(Duration({ description: "Timeout of one request to a broker.", default: "30s" })),
 };
 
-const Format = Type.Union([Type.Literal("json"), Type.Literal("text"), Type.Literal("bytes")], {
-  default: "json",
-  description:
-    "How record values map to message data: `json` (parsed), `text` (UTF-8 string) or `bytes` (base64 string).",
-});
+const Format = formatOptionSchema(
+  "How record values are decoded and encoded, with any codec (`format: { avro-confluent: {} }`, `format: { text: {} }`); a value that does not decode becomes a dead letter with its bytes. Unset: JSON (a record that declares a text or binary content type still decodes as JSON).",
+);
 
 export const KafkaSourceSchema = Type.Object(
   {

@@ -20,6 +20,7 @@ import {
 import { createMessage } from "../../api/message.js";
 import { builtinRegistry } from "../../builtins.js";
 import { parseYaml } from "../../config/load.js";
+import { resolveFormat } from "../../formats/payload.js";
 import {
   type ConsumedRecord,
   classifyKafkaError,
@@ -83,6 +84,27 @@ describe("kafka record → message", () => {
     assert.equal(bytes.init.data, "AAH+/w==");
     assert.equal(bytes.init.type, "kafka.orders");
     assert.equal(bytes.init.datacontenttype, "application/octet-stream");
+  });
+
+  test("a configured codec decodes values and encodes data, labelled with its content type", () => {
+    const format = resolveFormat(
+      { avro: { schema: { type: "record", name: "Line", fields: [{ name: "sku", type: "string" }] } } },
+      ".",
+      "kafka",
+    )!;
+    const produced = messageToRecord(
+      createMessage({ source: "s", type: "t", data: { sku: "A-1" } }),
+      { topic: "orders" },
+      { format, forwardHeaders: false },
+    );
+    assert.equal(produced.headers?.["content-type"]?.toString(), "avro/binary");
+    const consumed = recordToInit(record(produced.value as Buffer), { format });
+    assert.ok(consumed.ok);
+    assert.deepEqual({ ...(consumed.init.data as object) }, { sku: "A-1" });
+    assert.equal(consumed.init.datacontenttype, "avro/binary");
+    const bad = recordToInit(record(Buffer.from([0x09])), { format });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.match(bad.error.message, /cannot be decoded as avro/);
   });
 
   test("a tombstone (null value) is a message with null data", () => {
@@ -235,7 +257,7 @@ describe("kafka configuration and errors", () => {
       parseYaml(`routes:\n${routes}`, "/tmp/junction.yaml", builtinRegistry(), {});
     const good = parse(`
   in:
-    from: { kafka: { brokers: ["127.0.0.1:9092"], topics: [orders], groupId: g1, fromBeginning: true, format: json, batchSize: 50 } }
+    from: { kafka: { brokers: ["127.0.0.1:9092"], topics: [orders], groupId: g1, fromBeginning: true, format: { json: {} }, batchSize: 50 } }
     to: [ { kafka: { brokers: ["127.0.0.1:9092"], topic: "copy.{{ region }}", key: "{{ customerId }}", headers: { x-tenant: "{{ tenant }}" }, sasl: { mechanism: SCRAM-SHA-512, username: u, password: p }, tls: true } } ]
 `);
     assert.deepEqual(good.issues, []);

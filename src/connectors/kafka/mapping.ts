@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../../api/errors.js";
 import type { Message, MessageInit } from "../../api/message.js";
+import { decodeFormatted, type PayloadFormat } from "../../formats/payload.js";
 
 /**
  * Pure mappings between Kafka records and Junction messages, and Kafka client errors to Junction's
@@ -19,7 +20,12 @@ import type { Message, MessageInit } from "../../api/message.js";
  * correlation id as `x-correlation-id`.
  */
 
-export type KafkaFormat = "json" | "text" | "bytes";
+/** The built-in mappings (JSON is the default), or a configured `format:` codec. */
+export type KafkaFormat = "json" | "text" | "bytes" | PayloadFormat;
+
+function formatName(format: KafkaFormat): string {
+  return typeof format === "string" ? format : format.name;
+}
 
 /** A consumed record as the client hands it over, with Buffers left undecoded. */
 export interface ConsumedRecord {
@@ -56,7 +62,7 @@ function utf8(bytes: Buffer): string | undefined {
   }
 }
 
-const CONTENT_TYPES: Record<KafkaFormat, string> = {
+const CONTENT_TYPES: Record<Exclude<KafkaFormat, PayloadFormat>, string> = {
   json: "application/json",
   text: "text/plain; charset=utf-8",
   bytes: "application/octet-stream",
@@ -139,16 +145,24 @@ export function recordToInit(
         headers: text !== undefined ? headers : { ...headers, "junction-raw-encoding": "base64" },
         data: text ?? value?.toString("base64") ?? null,
       },
-      error: new ValidationError(`record ${where} cannot be decoded as ${options.format}: ${reason}`, {
-        code: "JUNCTION_KAFKA_UNDECODABLE",
-        details,
-      }),
+      error: new ValidationError(
+        `record ${where} cannot be decoded as ${formatName(options.format)}: ${reason}`,
+        {
+          code: "JUNCTION_KAFKA_UNDECODABLE",
+          details,
+        },
+      ),
     };
   };
   const declared = header("content-type", "ce_datacontenttype");
   if (value === null) {
     // A tombstone (deleted key): kept as a message with null data.
     return { ok: true, init: { ...base, ...(declared ? { datacontenttype: declared } : {}) } };
+  }
+  if (typeof options.format === "object") {
+    const decoded = decodeFormatted(options.format, value);
+    if (!decoded.ok) return raw(decoded.reason);
+    return { ok: true, init: { ...base, datacontenttype: decoded.datacontenttype, data: decoded.data } };
   }
   if (options.format === "bytes") {
     return {
@@ -187,6 +201,7 @@ function forwardable(name: string): boolean {
 
 export function encodeValue(message: Message, format: KafkaFormat): Buffer {
   const { data } = message;
+  if (typeof format === "object") return format.encode(data);
   if (format === "bytes") {
     if (typeof data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) {
       throw new ValidationError("format bytes needs the data to be a base64 string", {
@@ -223,9 +238,11 @@ export function messageToRecord(
     ce_time: message.time,
     ...(message.subject !== undefined ? { ce_subject: message.subject } : {}),
     "content-type":
-      options.format === "json"
-        ? CONTENT_TYPES.json
-        : (message.datacontenttype ?? CONTENT_TYPES[options.format]),
+      typeof options.format === "object"
+        ? options.format.contentType
+        : options.format === "json"
+          ? CONTENT_TYPES.json
+          : (message.datacontenttype ?? CONTENT_TYPES[options.format]),
     traceparent: message.traceparent,
     ...(message.tracestate ? { tracestate: message.tracestate } : {}),
     "x-correlation-id": message.correlationId,

@@ -2,9 +2,10 @@ import { Producer } from "@platformatic/kafka";
 import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConfigError, ConnectionError, JunctionError, ValidationError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
+import { resolveFormat } from "../../formats/payload.js";
 import { clientOptions } from "./client.js";
 import type { KafkaSinkConfig } from "./config.js";
-import { classifyKafkaError, messageToRecord } from "./mapping.js";
+import { classifyKafkaError, type KafkaFormat, messageToRecord } from "./mapping.js";
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 
@@ -15,12 +16,14 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 export class KafkaSink implements Sink {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #who: string;
+  readonly #format: KafkaFormat;
 
   constructor(
     private readonly config: KafkaSinkConfig,
     private readonly context: ComponentContext,
   ) {
     this.#who = `kafka sink (route ${context.owner})`;
+    this.#format = resolveFormat(config.format, context.configDir, this.#who) ?? "json";
     const idempotent = config.idempotent ?? true;
     try {
       this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
@@ -52,7 +55,7 @@ export class KafkaSink implements Sink {
     const record = messageToRecord(
       message,
       { topic, ...(key !== undefined ? { key } : {}), headers },
-      { format: config.format ?? "json", forwardHeaders: config.forwardHeaders ?? true },
+      { format: this.#format, forwardHeaders: config.forwardHeaders ?? true },
     );
     if (signal.aborted) throw new ConnectionError(`${this.#who}: aborted before sending`);
     let onAbort: (() => void) | undefined;

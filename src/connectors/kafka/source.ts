@@ -8,6 +8,7 @@ import {
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConfigError, ShuttingDownError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
+import { resolveFormat } from "../../formats/payload.js";
 import { clientOptions } from "./client.js";
 import type { KafkaSourceConfig } from "./config.js";
 import { classifyKafkaError, isAuthenticationError, recordToInit } from "./mapping.js";
@@ -166,7 +167,9 @@ export class KafkaSource implements Source {
       if (list) list.push(record);
       else partitions.set(key, [record]);
     }
-    const format = this.config.format ?? "json";
+    const format =
+      resolveFormat(this.config.format, context.configDir, `kafka source in route "${context.owner}"`) ??
+      "json";
     for (const [partitionKey, records] of partitions) {
       const checkpointKey = `kafka:${groupId}:${partitionKey}`;
       const stored = context.checkpoint(checkpointKey);

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Secret, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 export const RedisConnectionSchema = Type.Object(
   {
@@ -37,10 +38,9 @@ const connection = Type.String({
 });
 
 const format = Type.Optional(
-  Type.Union([Type.Literal("json"), Type.Literal("text")], {
-    default: "json",
-    description: "`json`: the data field holds JSON text; `text`: it holds a string, taken as it is.",
-  }),
+  formatOptionSchema(
+    "How the data field is read and written, with any codec (`format: { text: {} }`, `format: { avro: { schemaFile: line.avsc } }`); an entry that does not decode becomes a dead letter. Unset: JSON text.",
+  ),
 );
 
 const field = Type.Optional(

@@ -51,7 +51,7 @@ routes:
 `).join("\n");
     assert.match(text, /db.*must be >= 0/);
     assert.match(text, /missing required property "stream"/);
-    assert.match(text, /format.*must be one of: json, text/);
+    assert.match(text, /format: names one of: json, ndjson, csv/);
     assert.match(text, /claimIdle.*a duration/);
     assert.match(text, /unknown property "maxlen" \(did you mean "maxLen"\?\)/);
   });

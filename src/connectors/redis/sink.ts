@@ -1,6 +1,7 @@
 import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConnectionError, DeliveryRejectedError, TimeoutError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { ENVELOPE_HEADERS, envelopeHeaders } from "../nats/codec.js";
 import type { RedisSinkConfig } from "./config.js";
 import { type RedisConnectionInstance, redisError } from "./connection.js";
@@ -21,7 +22,11 @@ export class RedisStreamSink implements Sink {
     private readonly config: RedisSinkConfig,
     private readonly connection: RedisConnectionInstance,
     private readonly context: ComponentContext,
-  ) {}
+  ) {
+    this.#format = resolveFormat(config.format, context.configDir, `redis sink in route "${context.owner}"`);
+  }
+
+  readonly #format: PayloadFormat | undefined;
 
   async write(message: Message, signal: AbortSignal): Promise<void> {
     const stream = await render(this.context, this.config.stream, message);
@@ -47,14 +52,13 @@ export class RedisStreamSink implements Sink {
     }
   }
 
-  async #fields(message: Message): Promise<string[]> {
+  async #fields(message: Message): Promise<(string | Buffer)[]> {
     const dataField = this.config.field ?? "data";
     const data = message.data;
-    const payload =
-      (this.config.format ?? "json") === "text" && typeof data === "string"
-        ? data
-        : JSON.stringify(data === undefined ? null : data);
-    const fields = new Map<string, string>([[dataField, payload]]);
+    const payload = this.#format
+      ? this.#format.encode(data)
+      : JSON.stringify(data === undefined ? null : data);
+    const fields = new Map<string, string | Buffer>([[dataField, payload]]);
     const taken = (name: string) => fields.has(name) || name === "id" || ENVELOPE_HEADERS.has(name);
     for (const [name, value] of Object.entries(message.headers ?? {})) {
       const lower = name.toLowerCase();

@@ -5,6 +5,7 @@ import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ShuttingDownError, ValidationError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, ENVELOPE_HEADERS, stableId } from "../nats/codec.js";
 import type { RedisSourceConfig } from "./config.js";
 import { type RedisConnectionInstance, redisError } from "./connection.js";
@@ -111,6 +112,7 @@ class ReadLoop {
   #done: Promise<void> = Promise.resolve();
   readonly #batch: number;
   readonly #claimIdleMs: number;
+  readonly #format: PayloadFormat | undefined;
 
   constructor(
     private readonly client: Redis,
@@ -122,6 +124,11 @@ class ReadLoop {
   ) {
     this.#batch = config.batch ?? 100;
     this.#claimIdleMs = parseDuration(config.claimIdle ?? "60s");
+    this.#format = resolveFormat(
+      config.format,
+      context.configDir,
+      `redis source in route "${context.owner}"`,
+    );
   }
 
   start(): void {
@@ -244,7 +251,7 @@ class ReadLoop {
         continue;
       }
       try {
-        inits.push(toInit(entry, config));
+        inits.push(toInit(entry, config, this.#format));
         ids.push(entry.id);
       } catch (error) {
         await context.deadLetter(rawInit(entry, config), undecodable(entry, config, error));
@@ -370,11 +377,13 @@ function baseInit(entry: Entry, config: RedisSourceConfig) {
 }
 
 /** A stream entry as a Junction message; throws ValidationError when its data cannot be read. */
-export function toInit(entry: Entry, config: RedisSourceConfig): MessageInit {
+export function toInit(entry: Entry, config: RedisSourceConfig, format?: PayloadFormat): MessageInit {
   const dataField = config.field ?? "data";
   const raw = entry.fields?.get(dataField);
   if (raw === undefined) throw new ValidationError(`the entry has no "${dataField}" field`);
-  const contentType = (config.format ?? "json") === "json" ? "application/json" : "text/plain";
+  if (format)
+    return { ...baseInit(entry, config), datacontenttype: format.contentType, data: format.decode(raw) };
+  const contentType = "application/json";
   return { ...baseInit(entry, config), datacontenttype: contentType, data: decodePayload(raw, contentType) };
 }
 
@@ -395,7 +404,7 @@ function undecodable(entry: Entry, config: RedisSourceConfig, error: unknown): V
       stream: config.stream,
       entry: entry.id,
       field: config.field ?? "data",
-      format: config.format ?? "json",
+      format: config.format ? Object.keys(config.format)[0] : "json",
     },
   });
 }
