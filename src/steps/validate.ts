@@ -19,7 +19,7 @@ const compiledByKey = new Map<string, ReturnType<typeof ajv.compile>>();
 function compileJsonSchema(key: string, schema: any) {
   let validate = compiledByKey.get(key);
   if (!validate) {
-    // Schemas are keyed by file or subject version, not $id, so two with the same $id do not collide.
+    // Schemas are keyed by file or registered text (ids differ between stores), not $id, so two with the same $id do not collide.
     const { $id: _id, ...rest } = typeof schema === "object" && schema !== null ? schema : { not: {} };
     validate = ajv.compile(typeof schema === "boolean" ? (schema ? {} : { not: {} }) : rest);
     compiledByKey.set(key, validate);
@@ -72,7 +72,7 @@ function fieldPath(parts: (string | number)[]): string {
 function checkerFor(version: SchemaVersion): (data: unknown) => string[] {
   switch (version.schemaType) {
     case "JSON": {
-      const validate = compileJsonSchema(`registry:${version.id}`, JSON.parse(version.schema));
+      const validate = compileJsonSchema(`registry:${version.schema}`, JSON.parse(version.schema));
       return (data) => (validate(data) ? [] : describeSchemaErrors(validate.errors ?? []));
     }
     case "AVRO": {
