@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually } from "../../../test/helpers/engine.js";
+import { eventually, startEngine } from "../../../test/helpers/engine.js";
 import { serviceTest } from "../../../test/helpers/services.js";
 import type { ComponentContext, EmitOptions, SourceContext } from "../../api/component.js";
 import { ConfigError, ShuttingDownError } from "../../api/errors.js";
@@ -399,6 +399,53 @@ for (const flavour of ["postgres", "mysql"] as const) {
         );
         // The whole batch was tried as one statement first (nothing of it committed), then row by row.
         assert.ok(statements[0].split("), (").length >= 10, statements[0]);
+      },
+    );
+
+    test(
+      "through the engine: the bad row of a batch is a dead letter with the reason, the rest is loaded",
+      service,
+      async () => {
+        const url = flavour === "postgres" ? PG_URL : MY_URL;
+        const engine = await startEngine(`
+connections:
+  db: { ${flavour}: { url: "${url}" } }
+routes:
+  load:
+    from: { webhook: { path: /rows } }
+    concurrency: 32
+    to: [ { ${flavour}: { connection: db, table: ${target}, columns: { id: id, qty: qty }, key: [id], batch: { rows: 50, window: 50ms } } } ]
+`);
+        try {
+          await db.query(`DELETE FROM ${target}`, []);
+          const ids = Array.from({ length: 20 }, (_, index) => 100 + index);
+          await Promise.all(
+            ids.map((id) =>
+              fetch(`${engine.url}/rows`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ id, qty: id === 107 ? -5 : id }),
+              }).then((response) => assert.equal(response.status, 202)),
+            ),
+          );
+          const letters = await eventually(
+            async () => {
+              const found = await engine.engine.store.deadLetters({ route: "load" });
+              return found.length === 1 ? found : undefined;
+            },
+            15_000,
+            "the dead letter",
+          );
+          assert.deepEqual(letters[0].message.data, { id: 107, qty: -5 });
+          assert.match(letters[0].error.message, /check|constraint/i);
+          await eventually(
+            async () => (await db.query(`SELECT id FROM ${target}`, [])).length === 19,
+            15_000,
+            "19 rows",
+          );
+        } finally {
+          await engine.stop();
+        }
       },
     );
   });

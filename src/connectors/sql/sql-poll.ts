@@ -236,8 +236,8 @@ export class SqlPollingSource implements Source {
         outcome,
         ...(error !== undefined ? { error: (error as Error)?.message ?? String(error) } : {}),
       };
-      // An interval poll that found nothing is not a run worth a line or a count.
-      if (quiet && open.seq === 0 && outcome === "success") return;
+      // An interval poll that found nothing (or was stopped before it did) is not worth a line.
+      if (quiet && open.seq === 0 && outcome !== "failed") return;
       runLog.record(record);
       const fields = { rows: record.rows, durationMs: record.durationMs, outcome, trigger: record.trigger };
       if (outcome === "failed") log.warn({ ...fields, err: error }, "extraction run failed");
