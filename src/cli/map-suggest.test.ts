@@ -77,6 +77,9 @@ test("NDJSON samples work; unreadable input exits 2 naming the file and line", a
   const missing = await run("--from", `${dir}/nope.json`, "--to", `${fixtures}erp-customer.schema.json`);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--from .*nope\.json: ENOENT/);
+  const targetSamples = await run(...base, "--target-samples", `${dir}/nope.ndjson`);
+  assert.equal(targetSamples.code, 2);
+  assert.match(targetSamples.stderr, /--target-samples .*nope\.ndjson: ENOENT/);
   const threshold = await run(...base, "--threshold", "2");
   assert.equal(threshold.code, 2);
   assert.match(threshold.stderr, /--threshold must be a number/);

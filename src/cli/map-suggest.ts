@@ -10,6 +10,7 @@ export interface MapSuggestOptions {
   from: string;
   to: string;
   samples?: string;
+  targetSamples?: string;
   json?: boolean;
   threshold?: string;
 }
@@ -37,12 +38,12 @@ function readJson(file: string, option: string): unknown {
 }
 
 /** Samples: a JSON array, one JSON object, or NDJSON (one object a line). */
-function readSamples(file: string): unknown[] {
+function readSamples(file: string, option = "--samples"): unknown[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new CliError(`--samples ${file}: ${(error as Error).message}`, 2);
+    throw new CliError(`${option} ${file}: ${(error as Error).message}`, 2);
   }
   try {
     const parsed = JSON.parse(text);
@@ -56,7 +57,7 @@ function readSamples(file: string): unknown[] {
         try {
           return JSON.parse(line);
         } catch (error) {
-          throw new CliError(`--samples ${file}:${number}: not JSON: ${(error as Error).message}`, 2);
+          throw new CliError(`${option} ${file}:${number}: not JSON: ${(error as Error).message}`, 2);
         }
       });
   }
@@ -80,6 +81,7 @@ export function mapSuggestCommand(options: MapSuggestOptions, io: MapIo = proces
   const samples = options.samples ? readSamples(options.samples) : [];
   const suggestion = suggestMapping(from, to, samples, {
     threshold,
+    targetSamples: options.targetSamples ? readSamples(options.targetSamples, "--target-samples") : [],
     fromName: basename(options.from),
     toName: basename(options.to),
   });
@@ -103,6 +105,10 @@ export function registerMapSuggestCommand(program: Command, io: MapIo = processI
     .requiredOption("--from <schema>", "the source schema (JSON Schema or Avro .avsc)")
     .requiredOption("--to <schema>", "the target schema (JSON Schema or Avro .avsc)")
     .option("--samples <file>", "source messages: a JSON array, one object, or NDJSON")
+    .option(
+      "--target-samples <file>",
+      "example target messages (not paired with the source ones): values seen in both are evidence",
+    )
     .option("--threshold <confidence>", "minimum confidence to place a field", "0.5")
     .option("--json", "the structured result: fields with confidence and reasons, unplaced fields")
     .action((options: MapSuggestOptions) => {

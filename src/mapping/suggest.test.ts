@@ -244,3 +244,39 @@ test("any schema pair gives a draft that compiles; a schema mapped to itself is 
     { numRuns: 150 },
   );
 });
+
+test("values seen in both the source and the target samples place a field whose name says nothing", () => {
+  const source = readSchema({
+    type: "object",
+    properties: { tier: { type: "string" }, region: { type: "string" }, vip: { type: "boolean" } },
+  });
+  const target = readSchema({
+    type: "object",
+    properties: { loyaltyLevel: { type: "string" }, premium: { type: "boolean" } },
+  });
+  const samples = [
+    { tier: "gold", region: "EMEA", vip: true },
+    { tier: "silver", region: "APAC", vip: false },
+  ];
+  const without = suggestMapping(source, target, samples);
+  assert.deepEqual(
+    without.unplaced.map((field) => field.target),
+    ["loyaltyLevel", "premium"],
+  );
+  const withTarget = suggestMapping(source, target, samples, {
+    targetSamples: [
+      { loyaltyLevel: "gold", premium: true },
+      { loyaltyLevel: "bronze", premium: false },
+      { loyaltyLevel: "silver" },
+    ],
+  });
+  const level = withTarget.fields.find((field) => field.target === "loyaltyLevel");
+  assert.equal(level?.expression, "tier");
+  assert.equal(level?.confidence, 0.77);
+  assert.match(level!.reasons.join(), /67% of the target's sample values appear/);
+  // true/false are shared by every boolean: no evidence.
+  assert.deepEqual(
+    withTarget.unplaced.map((field) => field.target),
+    ["premium"],
+  );
+});

@@ -41,6 +41,8 @@ export interface SuggestOptions {
   /** Minimum confidence to place a field (default 0.5). */
   threshold?: number;
   /** Names of the schemas, for the header comment. */
+  /** Example target messages, not paired with the source ones: shared values are evidence. */
+  targetSamples?: unknown[];
   fromName?: string;
   toName?: string;
 }
@@ -75,6 +77,13 @@ interface SourceLeaf {
 interface TargetLeaf {
   path: string[];
   node: FieldNode;
+  /** Values in the target samples. */
+  values: unknown[];
+}
+
+interface Samples {
+  source: unknown[];
+  target: unknown[];
 }
 
 function valuesAt(samples: unknown[], path: string[], withNulls = false): unknown[] {
@@ -103,14 +112,31 @@ function sourceLeaves(node: FieldNode, samples: unknown[], prefix: string[] = []
   return out;
 }
 
-function targetLeaves(node: FieldNode, prefix: string[] = []): TargetLeaf[] {
+function targetLeaves(node: FieldNode, samples: unknown[], prefix: string[] = []): TargetLeaf[] {
   const out: TargetLeaf[] = [];
   for (const child of node.properties ?? []) {
     const path = [...prefix, child.name];
-    if (child.type === "object" && child.properties) out.push(...targetLeaves(child, path));
-    else out.push({ path, node: child });
+    if (child.type === "object" && child.properties) out.push(...targetLeaves(child, samples, path));
+    else out.push({ path, node: child, values: valuesAt(samples, path) });
   }
   return out;
+}
+
+/**
+ * Share of the target's sample values also seen in the source's samples (compared as text), when
+ * that can mean something: not for booleans, and not for fewer than 2 distinct texts or 3 numbers.
+ */
+function sharedValues(target: unknown[], source: unknown[]): number {
+  const distinct = (values: unknown[]) =>
+    new Set(values.filter((value) => value !== null && typeof value !== "object").map(String));
+  if (target.some((value) => typeof value === "boolean")) return 0;
+  const wanted = distinct(target);
+  const minimum = target.every((value) => typeof value === "number") ? 3 : 2;
+  if (wanted.size < minimum) return 0;
+  const seen = distinct(source);
+  let shared = 0;
+  for (const value of wanted) if (seen.has(value)) shared++;
+  return shared / wanted.size;
 }
 
 const RESERVED = new Set(["and", "or", "in", "true", "false", "null", "function"]);
@@ -146,6 +172,11 @@ function candidate(target: TargetLeaf, source: SourceLeaf): Candidate | undefine
   let score = name.score;
   if (name.reason) reasons.push(name.reason);
   // Value evidence can place a field whose name says nothing.
+  const shared = sharedValues(target.values, source.values);
+  if (shared > 0) {
+    score = Math.max(score, 0.5 + 0.4 * shared);
+    reasons.push(`${Math.round(shared * 100)}% of the target's sample values appear in this field's samples`);
+  }
   if (score < 0.3 && source.shape && source.shareOfShape >= 0.8) {
     if (t.format === "email" && source.shape === "email") {
       score = 0.55;
@@ -352,14 +383,14 @@ interface ScopeResult {
 function mapScope(
   target: FieldNode,
   source: FieldNode,
-  samples: unknown[],
+  samples: Samples,
   threshold: number,
   targetPrefix: string[],
   sourcePrefix: string[],
   indent: string,
 ): ScopeResult {
-  const sources = sourceLeaves(source, samples);
-  const targets = targetLeaves(target);
+  const sources = sourceLeaves(source, samples.source);
+  const targets = targetLeaves(target, samples.target);
   const chosen = new Map<string, Candidate>();
   const best = new Map<string, Candidate>();
   const used = new Set<string>();
@@ -410,11 +441,12 @@ function mapScope(
     }
     if (!bestArray) continue;
     used.add(bestArray.source.path.join("."));
-    const items = samples.flatMap((sample) => valuesAt([sample], bestArray.source.path).flat());
+    const items = (list: unknown[], path: string[]) =>
+      list.flatMap((sample) => valuesAt([sample], path).flat());
     const inner = mapScope(
       t.node.items!,
       bestArray.source.node.items!,
-      items,
+      { source: items(samples.source, bestArray.source.path), target: items(samples.target, t.path) },
       threshold,
       [...targetPrefix, ...t.path],
       [...sourcePrefix, ...bestArray.source.path],
@@ -523,7 +555,15 @@ export function suggestMapping(
   options: SuggestOptions = {},
 ): MappingSuggestion {
   const threshold = options.threshold ?? 0.5;
-  const result = mapScope(target, source, samples, threshold, [], [], "");
+  const result = mapScope(
+    target,
+    source,
+    { source: samples, target: options.targetSamples ?? [] },
+    threshold,
+    [],
+    [],
+    "",
+  );
   const unusedSources = sourceLeaves(source, [])
     .map((leaf) => leaf.path.join("."))
     .filter((path) => !result.used.has(path));
