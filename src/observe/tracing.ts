@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import {
   type Context,
   type Link,
@@ -9,16 +10,22 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
+import type * as OtlpHttp from "@opentelemetry/exporter-trace-otlp-http";
+import type * as Resources from "@opentelemetry/resources";
+import type * as TraceSdk from "@opentelemetry/sdk-trace-base";
+import type { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { describeError } from "../api/errors.js";
 import type { Message } from "../api/message.js";
+
+// The SDK and the OTLP exporter load only when tracing is configured: most engines never pay for them.
+const require = createRequire(import.meta.url);
+function sdk() {
+  return {
+    ...(require("@opentelemetry/sdk-trace-base") as typeof TraceSdk),
+    ...(require("@opentelemetry/resources") as typeof Resources),
+    ...(require("@opentelemetry/exporter-trace-otlp-http") as typeof OtlpHttp),
+  };
+}
 
 /** The semantic-conventions version our span names and attributes follow (messaging: development). */
 const SCHEMA_URL = "https://opentelemetry.io/schemas/1.45.0";
@@ -62,6 +69,14 @@ export class Tracing {
 
   constructor(options?: TracingOptions) {
     if (options) {
+      const {
+        BasicTracerProvider,
+        BatchSpanProcessor,
+        OTLPTraceExporter,
+        ParentBasedSampler,
+        resourceFromAttributes,
+        TraceIdRatioBasedSampler,
+      } = sdk();
       this.#provider = new BasicTracerProvider({
         resource: resourceFromAttributes({ "service.name": options.serviceName ?? "junction" }),
         sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
