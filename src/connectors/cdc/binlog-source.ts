@@ -221,7 +221,7 @@ export class BinlogCdcSource implements Source {
           this.#push({
             changes: chunk.map((item) => ({ ...item, last: false })),
             lsn: `${tx.file}:${tx.start}`,
-            txid: null,
+            txid: event.gtid ?? null,
             commitTime: new Date(event.timestamp).toISOString(),
             checkpoint: { file: tx.file, pos: tx.start, n: chunk[chunk.length - 1].index + 1 },
           });
@@ -239,8 +239,8 @@ export class BinlogCdcSource implements Source {
       if (changes.length === 0) return;
       this.#push({
         changes,
-        lsn: `${file}:${event.nextPosition}`,
-        txid: String(event.xid),
+        lsn: tx ? `${tx.file}:${tx.start}` : `${file}:${event.nextPosition}`,
+        txid: event.gtid ?? String(event.xid),
         commitTime: new Date(event.timestamp).toISOString(),
         checkpoint: after,
       });

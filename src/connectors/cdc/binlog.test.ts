@@ -107,6 +107,8 @@ routes:
         assert.deepEqual(update.before, insert.after);
         assert.equal(update.after?.name, "a2");
         assert.equal(insert.txid, update.txid);
+        assert.match(String(insert.txid), /^\d+-\d+-\d+$/, "the MariaDB GTID");
+        assert.notEqual(insert.txid, del.txid);
         assert.deepEqual([insert.index, update.index, update.last], [0, 2, true]);
         assert.deepEqual(del.before, { id: 2, name: "b", amount: "1.00", at: null });
         assert.equal(del.after, null);

@@ -18,7 +18,7 @@ export interface RowChange {
 
 /** Where a change sits: its transaction, its commit position and its place inside the transaction. */
 export interface ChangePosition {
-  /** PostgreSQL: commit LSN. MySQL/MariaDB: `binlog-file:position` of the transaction's commit. */
+  /** PostgreSQL: commit LSN. MySQL/MariaDB: `binlog-file:position` where the transaction starts. */
   lsn: string | null;
   txid: string | null;
   commitTime: string | null;

@@ -524,7 +524,7 @@ export class PgCdcSource implements Source {
       [this.#slot],
     );
     const row = rows[0];
-    if (!row) return;
+    if (!row || !this.#service) return; // stopped meanwhile: the source is not reading the slot
     this.#health.retainedWalBytes = Number(row.retained ?? 0);
     this.#health.active = row.active === true;
     const limit = parseSize(this.config.walWarning ?? "1gb");
