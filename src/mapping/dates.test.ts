@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type DstPolicy, parseDate, toTimeZone } from "./dates.js";
+import { type DstPolicy, formatDate, parseDate, toTimeZone } from "./dates.js";
 
 test("parseDate with explicit formats gives ISO 8601", () => {
   const cases: Array<[string, string, string | undefined, string]> = [
@@ -111,5 +111,49 @@ test("instants survive any zone, and a zone's wall time reads back to the same i
       },
     ),
     { numRuns: 1000 },
+  );
+});
+
+test("formatDate writes ISO values with a format, in a zone when given", () => {
+  assert.equal(formatDate("2024-07-01T12:00:00Z", "DD.MM.YYYY HH:mm", "Europe/Berlin"), "01.07.2024 14:00");
+  assert.equal(formatDate("2024-07-01T00:05:00Z", "M/D/YY h:mm A", "UTC"), "7/1/24 12:05 AM");
+  assert.equal(
+    formatDate("2024-12-31T23:59:59.5-05:00", "D MMMM YYYY, h:mm:ss.SSS a Z"),
+    "31 December 2024, 11:59:59.500 pm -05:00",
+  );
+  assert.equal(formatDate("2024-03-05", "D MMM YYYY"), "5 Mar 2024");
+  assert.equal(formatDate("2024-03-05", "YYYYMMDD", "Asia/Tokyo"), "20240305"); // a date is not shifted
+  assert.equal(
+    formatDate("2024-07-01T12:00:00+02:00", "YYYY-MM-DD[T]HH:mm:ssZZ"),
+    "2024-07-01T12:00:00+0200",
+  );
+  assert.throws(() => formatDate("2024-03-05", "HH:mm"), /is a date: it has no HH to write/);
+  assert.throws(() => formatDate("2024-03-05T10:00:00", "HH:mm Z"), /has no offset to write/);
+});
+
+test("parseDate reads back what formatDate wrote (property)", () => {
+  const formats = [
+    "YYYY-MM-DD[T]HH:mm:ss.SSSZ",
+    "DD.MM.YYYY HH:mm:ss ZZ",
+    "D MMMM YYYY h:mm:ss.SSS A Z",
+    "MMM D, YYYY hh:mm:ss a ZZ",
+  ];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2037, 11, 31) }),
+      fc.constantFrom(...ZONES),
+      fc.constantFrom(...formats),
+      (time, zone, format) => {
+        const ms = format.includes("SSS") ? time : time - (time % 1000);
+        const utc = new Date(ms).toISOString();
+        const text = formatDate(utc, format, zone);
+        assert.equal(
+          toTimeZone(parseDate(text, format), "UTC"),
+          utc.replace(".000Z", "Z"),
+          `${text} (${format})`,
+        );
+      },
+    ),
+    { numRuns: 500 },
   );
 });

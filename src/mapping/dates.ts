@@ -303,3 +303,54 @@ export function toTimeZone(
 export function dateInZone(iso: string, timeZone: string): string {
   return toTimeZone(iso, timeZone).slice(0, 10);
 }
+
+/**
+ * Write an ISO 8601 value with a format (the tokens of `parseDate`): `formatDate("2024-07-01T12:00:00Z",
+ * "DD.MM.YYYY HH:mm", "Europe/Berlin")` is "01.07.2024 14:00". With a zone, a date-time is first
+ * expressed in it; without, it is written as it is. A date has no time to write: time tokens on a
+ * date are an error, as is `Z` on a date-time without offset.
+ */
+export function formatDate(iso: string, format: string, timeZone?: string): string {
+  const match = typeof iso === "string" ? ISO.exec(iso.trim()) : null;
+  if (!match) fail(`"${iso}" is not an ISO 8601 date or date-time`);
+  const source = timeZone && match[4] !== undefined ? ISO.exec(toTimeZone(iso, timeZone))! : match;
+  const [, year, month, day, hour, minute, second, fraction, offset] = source;
+  if (!validDay(Number(year), Number(month), Number(day))) fail(`"${iso}" is not a calendar date`);
+  const hours = Number(hour ?? 0);
+  const offsetMinutes = offset === undefined ? undefined : parseOffset(offset.toUpperCase());
+  const values: Record<string, () => string> = {
+    YYYY: () => year,
+    YY: () => year.slice(-2),
+    MMMM: () => capitalise(MONTHS[Number(month) - 1]),
+    MMM: () => capitalise(MONTHS[Number(month) - 1].slice(0, 3)),
+    MM: () => month,
+    M: () => String(Number(month)),
+    DD: () => day,
+    D: () => String(Number(day)),
+    HH: () => hour!,
+    H: () => String(hours),
+    hh: () => pad(((hours + 11) % 12) + 1),
+    h: () => String(((hours + 11) % 12) + 1),
+    mm: () => minute!,
+    m: () => String(Number(minute)),
+    ss: () => second ?? "00",
+    s: () => String(Number(second ?? 0)),
+    SSS: () => (fraction ?? "0").padEnd(3, "0").slice(0, 3),
+    A: () => (hours < 12 ? "AM" : "PM"),
+    a: () => (hours < 12 ? "am" : "pm"),
+    Z: () => isoOffset(offsetMinutes!),
+    ZZ: () => isoOffset(offsetMinutes!).replace(":", ""),
+  };
+  return format.replace(TOKENS, (token) => {
+    if (token.startsWith("[")) return token.slice(1, -1);
+    if (hour === undefined && /^[HhmsSAa]/.test(token))
+      fail(`"${iso}" is a date: it has no ${token} to write`);
+    if (token.startsWith("Z") && offsetMinutes === undefined)
+      fail(`"${iso}" has no offset to write: give a zone`);
+    return values[token]();
+  });
+}
+
+function capitalise(word: string): string {
+  return word[0].toUpperCase() + word.slice(1);
+}

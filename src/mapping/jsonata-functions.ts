@@ -1,7 +1,7 @@
 import { formatAddress, parseAddress } from "./addresses.js";
 import { normaliseCountry } from "./countries.js";
 import { convertCurrency, fromMinorUnits, roundMoney, toMinorUnits } from "./currency.js";
-import { type DstPolicy, parseDate, toTimeZone } from "./dates.js";
+import { type DstPolicy, formatDate, parseDate, toTimeZone } from "./dates.js";
 import { joinName, type SplitNameOptions, splitName } from "./names.js";
 import { applyNullPolicy, applyNullPolicyDeep, type NullPolicy, omitEmpty } from "./nulls.js";
 import { convertUnit } from "./units.js";
@@ -37,6 +37,7 @@ export const mappingFunctions: Readonly<Record<string, Fn>> = {
   parseDate: absentIn((text: string, format: string, timeZone?: string, dst?: DstPolicy) =>
     parseDate(text, format, timeZone, { dst }),
   ),
+  formatDate: absentIn((iso: string, format: string, timeZone?: string) => formatDate(iso, format, timeZone)),
   toTimeZone: absentIn((iso: string, timeZone: string, fromZone?: string, dst?: DstPolicy) =>
     toTimeZone(iso, timeZone, fromZone, dst),
   ),
