@@ -20,3 +20,15 @@ export function peakRssMb(pid: number): number | null {
     return null;
   }
 }
+
+/** Current resident memory by kind (anonymous heap, mapped files, shared memory such as SQLite's WAL index), in MB. */
+export function rssBreakdownMb(pid: number): { anon: number; file: number; shmem: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? 0) / 1024;
+    return { anon: field("RssAnon"), file: field("RssFile"), shmem: field("RssShmem") };
+  } catch {
+    return null;
+  }
+}

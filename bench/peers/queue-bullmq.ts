@@ -5,7 +5,7 @@
  */
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { latency, now, payload, peakRssMb, report, settings } from "./queue-common.js";
+import { latency, now, payload, peakRssMb, type QueueResult, report, settings } from "./queue-common.js";
 
 const connection = {
   host: "127.0.0.1",
@@ -39,6 +39,7 @@ function consume(total: number, latencies?: number[]): Promise<void> {
   });
 }
 
+let result: QueueResult | undefined;
 try {
   await queue.waitUntilReady();
   // 1. batched enqueue, 2. process what was enqueued
@@ -68,13 +69,13 @@ try {
     ...Array.from({ length: settings.concurrency }, producer),
   ]);
   const streamedPerSecond = settings.streamed / ((now() - started) / 1000);
-  report({
+  result = {
     batchedEnqueuePerSecond,
     batchedProcessPerSecond,
     streamedPerSecond,
     streamedLatency: latency(latencies),
     peakRssMb: peakRssMb(),
-  });
+  };
 } finally {
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => {});
@@ -90,3 +91,5 @@ try {
   } while (cursor !== "0");
   await redis.quit();
 }
+// reported only once the keys are gone: the bench stops this process as soon as it has the line
+if (result) report(result);

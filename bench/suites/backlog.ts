@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runJsonChild } from "../lib/child-json.js";
@@ -7,7 +7,7 @@ import { backlog, type ScenarioConfig, startJunction, validateConfig, writeConfi
 import { startWarehouse, warehouseStats } from "../lib/peers.js";
 import { freePort } from "../lib/ports.js";
 import { type Child, sleep, terminate } from "../lib/process.js";
-import { peakRssMb } from "../lib/rss.js";
+import { peakRssMb, rssBreakdownMb } from "../lib/rss.js";
 import { row, type Suite } from "../lib/suite.js";
 import { UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
@@ -78,6 +78,20 @@ export const backlogSuite: Suite = {
       );
       const warehouse = await startWarehouse(join(dir, "warehouse.log"));
       children.push(warehouse.child);
+      // Baseline: the same configuration on an empty store, so the backlog's share of the start shows.
+      const emptyDir = join(dir, "empty");
+      mkdirSync(emptyDir);
+      const emptyPorts = { http: await freePort(), admin: await freePort() };
+      const empty = await startJunction({
+        config: writeConfig(emptyDir, backlogConfig(warehouse.url), emptyPorts),
+        ports: emptyPorts,
+        logFile: join(emptyDir, "junction.log"),
+      });
+      const emptyRssMb = peakRssMb(empty.child.pid);
+      await terminate(empty.child, 30_000);
+      settings.log(
+        `   empty store: ready in ${empty.readyMs} ms, peak RSS ${Math.round(emptyRssMb ?? 0)} MB`,
+      );
       const ports = { http: await freePort(), admin: await freePort() };
       const config = writeConfig(dir, backlogConfig(warehouse.url), ports);
       validateConfig(config);
@@ -89,6 +103,7 @@ export const backlogSuite: Suite = {
       });
       children.push(junction.child);
       const readyMs = junction.readyMs;
+      const rssAtReady = peakRssMb(junction.child.pid);
       const before = await warehouseStats(warehouse.url);
       const atReady = await backlog(junction.adminUrl);
       const cpuBefore = cpuSnapshot({ junction: junction.child.pid });
@@ -103,6 +118,7 @@ export const backlogSuite: Suite = {
       const after = await warehouseStats(warehouse.url);
       const cpu = cpuBetween(cpuBefore, cpuSnapshot({ junction: junction.child.pid }));
       const rss = peakRssMb(junction.child.pid);
+      const rssNow = rssBreakdownMb(junction.child.pid);
       const exit = await terminate(junction.child, 30_000);
       if (exit.code !== 0 || exit.killed) {
         failures.push(`junction exited ${exit.code ?? exit.signal} after SIGTERM (kept ${dir})`);
@@ -111,13 +127,15 @@ export const backlogSuite: Suite = {
       const drained = after.distinct - before.distinct;
       const drainPerSecond = drained / seconds;
       settings.log(
-        `   ready in ${readyMs} ms with ${atReady} queued, drained ${drained} in ${seconds.toFixed(1)} s (${Math.round(drainPerSecond)}/s, ${cpu.cores.junction?.toFixed(2)} cores, others ${cpu.otherCores?.toFixed(2)}), ${left} left, peak RSS ${Math.round(rss ?? 0)} MB, exit ${exit.code ?? exit.signal}`,
+        `   ready in ${readyMs} ms with ${atReady} queued, drained ${drained} in ${seconds.toFixed(1)} s (${Math.round(drainPerSecond)}/s, ${cpu.cores.junction?.toFixed(2)} cores, others ${cpu.otherCores?.toFixed(2)}), ${left} left, peak RSS ${Math.round(rssAtReady ?? 0)} MB at ready and ${Math.round(rss ?? 0)} MB at the end (now: heap and other anonymous ${Math.round(rssNow?.anon ?? 0)} MB, files ${Math.round(rssNow?.file ?? 0)} MB, shared ${Math.round(rssNow?.shmem ?? 0)} MB), exit ${exit.code ?? exit.signal}`,
       );
       const result = {
         messages: settings.backlog,
         build,
         storeMb,
         readyMs,
+        emptyStoreReadyMs: empty.readyMs,
+        emptyStoreRssMb: emptyRssMb,
         backlogAtReady: atReady,
         drained,
         drainSeconds: seconds,
@@ -126,6 +144,8 @@ export const backlogSuite: Suite = {
         cores: cpu.cores.junction,
         otherCores: cpu.otherCores,
         peakRssMb: rss,
+        peakRssAtReadyMb: rssAtReady,
+        rssAtEndMb: rssNow,
         exit,
       };
       const scenario = `backlog ${settings.backlog.toLocaleString("en")}`;
@@ -135,7 +155,10 @@ export const backlogSuite: Suite = {
             scenario: `${scenario}: peak RSS`,
             measure: "MB",
             junction: rss,
+            peerName: "same config, empty store",
+            peer: emptyRssMb,
             junctionRssMb: rss,
+            peerRssMb: emptyRssMb,
             target: `< ${RSS_TARGET_MB} MB`,
             met: rss === null ? null : rss < RSS_TARGET_MB,
           }),
@@ -143,6 +166,8 @@ export const backlogSuite: Suite = {
             scenario: `${scenario}: restart to ready`,
             measure: "ms",
             junction: readyMs,
+            peerName: "same config, empty store",
+            peer: empty.readyMs,
             target: `< ${READY_TARGET_MS} ms`,
             met: readyMs < READY_TARGET_MS,
           }),
