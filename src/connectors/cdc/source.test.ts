@@ -6,7 +6,7 @@ import pino from "pino";
 import { eventually } from "../../../test/helpers/engine.js";
 import { serviceTest } from "../../../test/helpers/services.js";
 import type { ComponentContext, SourceContext } from "../../api/component.js";
-import { ConfigError } from "../../api/errors.js";
+import { BackpressureError, ConfigError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { cdcSlots } from "../../observe/metrics.js";
 import { MysqlConnection } from "../mysql/connection.js";
@@ -33,7 +33,7 @@ function capturingLogger() {
   return { logger: pino({ level: "info" }, stream), lines };
 }
 
-function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => boolean) {
+function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => boolean | Error) {
   const emitted: MessageInit[] = [];
   const checkpoints = new Map<string, string>();
   const lost: unknown[] = [];
@@ -44,7 +44,9 @@ function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => 
     logger,
     signal: abort.signal,
     async emit(messages: MessageInit[], options: { checkpoint?: { key: string; value: string } } = {}) {
-      if (fail?.(messages)) throw new Error("the store is unavailable");
+      const failure = fail?.(messages);
+      if (failure instanceof Error) throw failure;
+      if (failure) throw new Error("the store is unavailable");
       emitted.push(...messages);
       if (options.checkpoint) checkpoints.set(options.checkpoint.key, options.checkpoint.value);
       return { ids: messages.map((_, i) => String(i)), duplicate: false };
@@ -324,4 +326,51 @@ describe("cdc source: configuration and slot health", () => {
       },
     );
   }
+  test(
+    "postgres: back-pressure from the route is waited out; nothing is lost or reordered",
+    service,
+    async () => {
+      const table = `${run}_full`;
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      const { logger } = capturingLogger();
+      const connection = new PostgresConnection({ url: URL }, {
+        owner: "db",
+        logger,
+      } as unknown as ComponentContext);
+      let calls = 0;
+      const { context, emitted, lost } = sourceContext(logger, (messages) =>
+        messages.length > 0 && calls++ < 5
+          ? new BackpressureError("route above its high-water mark", 10)
+          : false,
+      );
+      const source = new PgCdcSource(
+        connection,
+        { connection: "db", tables: [table], slot: table, snapshot: false },
+        "full",
+      );
+      try {
+        await source.start(context);
+        for (let id = 1; id <= 5; id++) await db.query(`INSERT INTO ${table} VALUES ($1)`, [id]);
+        await eventually(() => emitted.length >= 5, 10_000, "five changes");
+        assert.deepEqual(
+          emitted.map((m) => (m.data as { after: { id: number } }).after.id),
+          [1, 2, 3, 4, 5],
+        );
+        assert.equal(calls, 10, "five refusals, then each of the five transactions stored once");
+        assert.deepEqual(lost, []);
+      } finally {
+        await source.stop();
+        await connection.close();
+        await eventually(async () => {
+          await db.query(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            [table],
+          );
+          return true;
+        });
+        await db.query(`DROP PUBLICATION IF EXISTS ${table}`);
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+  );
 });
