@@ -1,8 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import jsonata from "jsonata";
 import { type TSchema, Type } from "typebox";
+import { type SchemaDeclaration, schemaTypeOf } from "../registry/declared.js";
+import { canonicalSchema } from "../registry/registry.js";
 import { type ConfigIssue, formatPath, nearest } from "./issues.js";
 import type { Registry, SlotKind } from "./registry.js";
 import { ConnectionExtras, ROUTE_CHANNEL_KEY, rootSchema } from "./root-schema.js";
@@ -455,7 +457,20 @@ function checkSchemas(
     );
   };
   for (const [subject, declaration] of Object.entries(schemas)) {
-    if (isObject(declaration)) checkFile(declaration.file, ["schemas", subject, "file"]);
+    if (!isObject(declaration) || typeof declaration.file !== "string") continue;
+    const path: Path = ["schemas", subject, "file"];
+    const file = resolve(ctx.configDir, declaration.file);
+    if (!existsSync(file)) {
+      checkFile(declaration.file, path);
+      continue;
+    }
+    // A schema that does not parse would stop the start: say so now, at its declaration.
+    const type = schemaTypeOf(declaration as SchemaDeclaration);
+    try {
+      canonicalSchema(type, readFileSync(file, "utf8"));
+    } catch (error) {
+      report(ctx, path, `${declaration.file}: ${(error as Error).message}`);
+    }
   }
   for (const [name, model] of Object.entries(models)) {
     if (!isObject(model)) continue;

@@ -17,6 +17,7 @@ test("config: subjects named by validate steps, canonical routes and models must
     `schemas:
   order: { file: order.json }
   invoice: { file: missing.avsc }
+  payment: { file: payment.avsc }
 models:
   order:
     schema: ordr@2
@@ -26,19 +27,26 @@ routes:
     steps:
       - validate: { subject: ordes@1 }
       - validate: { schema: order.json, subject: order }
-    canonical: payment
+    canonical: billing
     to: [ { log: {} } ]
 `,
-    { "order.json": "{}" },
+    {
+      "order.json": "{}",
+      "payment.avsc": '{"type":"record","name":"P","fields":[{"name":"a","type":"money"}]}',
+    },
   );
   assert.equal(model, undefined);
   const lines = issues.map(formatIssue);
   const find = (text: string) => lines.find((line) => line.includes(text));
   assert.match(find("missing.avsc") ?? "", /junction\.yaml:3:\d+: schemas\.invoice\.file: file not found/);
-  assert.match(find('subject "ordr"') ?? "", /:6:\d+: models\.order\.schema: .*did you mean "order"/);
-  assert.match(find('subject "ordes"') ?? "", /:11:\d+: .*validate\.subject: .*did you mean "order"/);
-  assert.match(find("not both") ?? "", /:12:\d+/);
-  assert.match(find('subject "payment"') ?? "", /:13:\d+: routes\.a\.canonical: .*nor a model/);
+  assert.match(
+    find("payment.avsc") ?? "",
+    /:4:\d+: schemas\.payment\.file: payment\.avsc: Invalid AVRO schema: .*money/,
+  );
+  assert.match(find('subject "ordr"') ?? "", /:7:\d+: models\.order\.schema: .*did you mean "order"/);
+  assert.match(find('subject "ordes"') ?? "", /:12:\d+: .*validate\.subject: .*did you mean "order"/);
+  assert.match(find("not both") ?? "", /:13:\d+/);
+  assert.match(find('subject "billing"') ?? "", /:14:\d+: routes\.a\.canonical: .*nor a model/);
 });
 
 test("config: a canonical route gets a validate step after its own, carrying the declared schemas", () => {
