@@ -204,9 +204,10 @@ export class RouteRunner {
     this.#controllers.add(controller);
     const signal = controller.signal;
     const { tracing } = this.#options;
-    const span = tracing?.start("process", name, delivery.message, {
-      "junction.attempt": delivery.attempts + 1,
-    });
+    // Without an exporter a span records nothing: skip building one per message.
+    const span = tracing?.enabled
+      ? tracing.start("process", name, delivery.message, { "junction.attempt": delivery.attempts + 1 })
+      : undefined;
     /** What the next hop carries: this route's span, when spans are recorded. */
     const onward = (message: Message): Message =>
       span && tracing?.enabled ? { ...message, traceparent: traceparentOf(span) } : message;
