@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { type RunningEngine, startEngine } from "../../test/helpers/engine.js";
+import { createAdminServer } from "./server.js";
 
 const orderV1 = {
   type: "record",
@@ -184,4 +185,48 @@ test("REST: schemas declared in the configuration are registered, with their com
   });
   assert.equal(check.body.is_compatible, false);
   assert.ok(check.body.messages.some((message: string) => message.includes("forward")));
+});
+
+test("the Confluent client registers and round-trips a JSON Schema subject", async () => {
+  const client = new SchemaRegistry({ host: registryUrl });
+  const schema = JSON.stringify({
+    type: "object",
+    properties: { sku: { type: "string" }, qty: { type: "integer" } },
+    required: ["sku"],
+  });
+  const { id } = await client.register({ type: SchemaType.JSON, schema }, { subject: "stock-value" });
+  const encoded = await client.encode(id, { sku: "TEA", qty: 3 });
+  assert.deepEqual(await client.decode(encoded), { sku: "TEA", qty: 3 });
+  assert.equal((await call("GET", "/subjects/stock-value/versions/1")).body.schemaType, "JSON");
+});
+
+test("with an admin token the registry needs it: Bearer, or Basic with the token as password", async () => {
+  const app = createAdminServer(running.engine, { token: "s3cret" });
+  try {
+    assert.equal((await app.inject({ method: "GET", url: "/registry/subjects" })).statusCode, 401);
+    const basic = `Basic ${Buffer.from("ci:s3cret").toString("base64")}`;
+    const wrong = `Basic ${Buffer.from("ci:nope").toString("base64")}`;
+    assert.equal(
+      (await app.inject({ method: "GET", url: "/registry/subjects", headers: { authorization: basic } }))
+        .statusCode,
+      200,
+    );
+    assert.equal(
+      (await app.inject({ method: "GET", url: "/registry/subjects", headers: { authorization: wrong } }))
+        .statusCode,
+      401,
+    );
+    assert.equal(
+      (
+        await app.inject({
+          method: "GET",
+          url: "/registry/subjects",
+          headers: { authorization: "Bearer s3cret" },
+        })
+      ).statusCode,
+      200,
+    );
+  } finally {
+    await app.close();
+  }
 });
