@@ -51,7 +51,7 @@ interface BacklogBuild {
  * Backlog and recovery: BENCH_BACKLOG messages (default 1,000,000) of about 500 bytes queued in a
  * store by batched commits, then `junction run` started on it with a route draining the channel to
  * the warehouse: time from process start to /readyz 200, peak RSS, and the drain rate over a bounded
- * window (max(10 s, 3 × BENCH_SECONDS)); the backlog need not empty. No peer: the targets are absolute.
+ * window (max(10 s, 2 × BENCH_SECONDS)); the backlog need not empty. No peer: the targets are absolute.
  */
 export const backlogSuite: Suite = {
   name: "backlog",
@@ -107,7 +107,7 @@ export const backlogSuite: Suite = {
       const before = await warehouseStats(warehouse.url);
       const atReady = await backlog(junction.adminUrl);
       const cpuBefore = cpuSnapshot({ junction: junction.child.pid });
-      const windowMs = Math.max(10, settings.seconds * 3) * 1000;
+      const windowMs = Math.max(10, settings.seconds * 2) * 1000;
       const started = performance.now();
       let left = atReady;
       while (performance.now() - started < windowMs && left > 0) {

@@ -160,7 +160,7 @@ export const brokerRelaySuite: Suite = {
   description:
     "RabbitMQ → map → RabbitMQ and JetStream → map → JetStream: Junction against a relay written with rabbitmq-client / @nats-io/jetstream (confirm, then ack)",
   async run(settings) {
-    const messages = Math.max(500, Math.round(settings.seconds * 1000));
+    const messages = Math.max(500, Math.round(settings.seconds * 500));
     const rounds: RelayRound[] = [];
     const failures: string[] = [];
     for (const broker of ["amqp", "nats"] as const) {
