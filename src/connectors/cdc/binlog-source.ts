@@ -163,6 +163,8 @@ export class BinlogCdcSource implements Source {
       }
     });
     zongji.on("error", (error: unknown) => this.#lose(error));
+    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
+    this.#starting = true;
     zongji.start({
       serverId: this.#serverId,
       filename: resume.file,
@@ -170,8 +172,6 @@ export class BinlogCdcSource implements Source {
       includeEvents: ["tablemap", "writerows", "updaterows", "deleterows", "xid", "rotate", "query"],
       ...(this.#tables ? { includeSchema: includeSchema(this.#tables) } : {}),
     });
-    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
-    this.#starting = true;
     try {
       await ready;
     } catch (error) {

@@ -4,6 +4,7 @@ import pg from "pg";
 import { eventually, startEngine } from "../../../test/helpers/engine.js";
 import { Receiver } from "../../../test/helpers/receiver.js";
 import { serviceTest } from "../../../test/helpers/services.js";
+import { TcpProxy } from "../../../test/helpers/tcp-proxy.js";
 
 const URL = "postgres://postgres@127.0.0.1:5432/test";
 const run = `jcdc_${process.pid}_${Date.now().toString(36)}`;
@@ -342,4 +343,51 @@ routes:
       await db.query(`DROP TABLE IF EXISTS ${table}`);
     }
   });
+  test(
+    "a cut replication connection is reported; the engine restarts the source and nothing is lost or repeated",
+    service,
+    async () => {
+      const table = `${run}_cut`;
+      const slot = `${run}_cut`;
+      await db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+      const proxy = await new TcpProxy(5432).start();
+      const running = await startEngine(`
+connections:
+  db: { postgres: { url: "postgres://postgres@127.0.0.1:${proxy.port}/test", connectTimeout: 1s } }
+routes:
+  capture:
+    from: { cdc: { connection: db, tables: [${table}], slot: ${slot} } }
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/cut" } } ]
+`);
+      try {
+        for (let id = 1; id <= 40; id++) {
+          await db.query(`INSERT INTO ${table} VALUES ($1)`, [id]);
+          if (id % 10 === 0) {
+            proxy.refuse(true); // every session through the proxy breaks, new ones are refused
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            proxy.refuse(false);
+          }
+        }
+        const got = await eventually(
+          () => {
+            const list = changes(receiver, "/cut");
+            return list.length >= 40 ? list : undefined;
+          },
+          30_000,
+          "all 40 rows",
+        );
+        assert.deepEqual(
+          got.map((c) => Number(c.after?.id)),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+          "each row once, in commit order",
+        );
+      } finally {
+        await running.stop();
+        await proxy.close();
+        await dropSlot(db, slot);
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+  );
 });
