@@ -51,7 +51,8 @@ interface BacklogBuild {
  * Backlog and recovery: BENCH_BACKLOG messages (default 1,000,000) of about 500 bytes queued in a
  * store by batched commits, then `junction run` started on it with a route draining the channel to
  * the warehouse: time from process start to /readyz 200, peak RSS, and the drain rate over a bounded
- * window (max(10 s, 2 × BENCH_SECONDS)); the backlog need not empty. No peer: the targets are absolute.
+ * window (max(10 s, 2 × BENCH_SECONDS)); the backlog need not empty. The targets are absolute; the
+ * same configuration started on an empty store first is the baseline that shows what the backlog adds.
  */
 export const backlogSuite: Suite = {
   name: "backlog",
