@@ -4,6 +4,7 @@ import mysql from "mysql2/promise";
 import { eventually, startEngine } from "../../../test/helpers/engine.js";
 import { Receiver } from "../../../test/helpers/receiver.js";
 import { serviceTest } from "../../../test/helpers/services.js";
+import { TcpProxy } from "../../../test/helpers/tcp-proxy.js";
 
 const URL = "mysql://root@127.0.0.1:3306/test";
 const run = `jcdc_${process.pid}_${Date.now().toString(36)}`;
@@ -152,6 +153,51 @@ routes:
         await second?.stop();
         await first.stop().catch(() => {});
         await db.query(`DROP TABLE IF EXISTS ${table}, ${other}`);
+      }
+    },
+  );
+  test(
+    "a cut binlog connection is reported; the engine restarts the source and nothing is lost or repeated",
+    service,
+    async () => {
+      const table = `${run}_cut`;
+      await db.query(`CREATE TABLE ${table} (id INT PRIMARY KEY) ENGINE=InnoDB`);
+      const proxy = await new TcpProxy(3306).start();
+      const running = await startEngine(`
+connections:
+  shop: { mysql: { url: "mysql://root@127.0.0.1:${proxy.port}/test", connectTimeout: 1s } }
+routes:
+  capture:
+    from: { cdc: { connection: shop, tables: [${table}] } }
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/cut" } } ]
+`);
+      try {
+        for (let id = 1; id <= 40; id++) {
+          await db.query(`INSERT INTO ${table} VALUES (?)`, [id]);
+          if (id % 10 === 0) {
+            proxy.refuse(true);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            proxy.refuse(false);
+          }
+        }
+        const got = await eventually(
+          () => {
+            const list = changes(receiver, "/cut");
+            return list.length >= 40 ? list : undefined;
+          },
+          30_000,
+          "all 40 rows",
+        );
+        assert.deepEqual(
+          got.map((c) => Number(c.after?.id)),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+          "each row once, in binlog order",
+        );
+      } finally {
+        await running.stop();
+        await proxy.close();
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
       }
     },
   );
