@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
+import { runLog } from "../connectors/sql/run-log.js";
 import type { Engine } from "../engine/engine.js";
 import { parseListen } from "../engine/http-host.js";
 import { problem } from "../engine/problem.js";
@@ -60,6 +61,14 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   app.get("/metrics", async (_request, reply) => {
     const registry = engine.metrics.registry;
     return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  // Extraction runs of scheduled SQL sources (ETL): newest first, the last 20 per route.
+  app.get<{ Params: { name: string } }>("/api/routes/:name/runs", async (request, reply) => {
+    if (!engine.model.routes[request.params.name]) {
+      return reply.code(404).send({ error: `no route "${request.params.name}"` });
+    }
+    return runLog.recent(request.params.name);
   });
 
   app.get("/api/breakers", async () => engine.breakers());
