@@ -50,6 +50,12 @@ const truthy = (value: unknown) => value === "true" || value === true;
  */
 export function registerRegistryRoutes(app: FastifyInstance, engine: Engine): void {
   const registry = new SchemaRegistry(engine.store.schemaRegistry());
+  // Schemas declared in the configuration are there before the first call; an incompatible one
+  // stops the start (validate steps naming a subject have registered them already).
+  registerDeclaredSchemas(registry, {
+    configDir: engine.model.configDir,
+    schemas: engine.model.schemas ?? {},
+  });
   app.register(
     async (scope) => {
       // Confluent's clients send their own media types; they carry JSON.
@@ -69,13 +75,6 @@ export function registerRegistryRoutes(app: FastifyInstance, engine: Engine): vo
           }
         },
       );
-      scope.addHook("onRequest", async () => {
-        // Schemas declared in the configuration are there before the first call.
-        registerDeclaredSchemas(registry, {
-          configDir: engine.model.configDir,
-          schemas: engine.model.schemas ?? {},
-        });
-      });
       scope.addHook("onSend", async (_request, reply, payload) => {
         if (String(reply.getHeader("content-type") ?? "").startsWith("application/json"))
           reply.header("content-type", CONTENT_TYPE);
