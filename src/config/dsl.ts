@@ -18,6 +18,8 @@ export interface RouteConfig {
   concurrency?: number;
   maxDepth?: number;
   lease?: string;
+  /** Canonical schema the output must match: `order@2` or a model under `models`. */
+  canonical?: string;
 }
 
 export interface IntegrationConfig {
@@ -26,6 +28,13 @@ export interface IntegrationConfig {
   channels?: Record<string, Slot>;
   policies?: Record<string, Slot>;
   routes: Record<string, RouteConfig | RouteBuilder>;
+  /** Schema registry subjects: `{ order: { file: "schemas/order.avsc", compatibility: "FULL" } }`. */
+  schemas?: Record<string, { file?: string; type?: "avro" | "json" | "protobuf"; compatibility?: string }>;
+  /** Canonical models: `{ order: { schema: "order@2", systems: { shop: { to: "..." } } } }`. */
+  models?: Record<
+    string,
+    { schema: string; description?: string; systems?: Record<string, { to?: string; from?: string }> }
+  >;
   engine?: Slot;
 }
 
