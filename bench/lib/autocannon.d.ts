@@ -13,6 +13,8 @@ declare module "autocannon" {
     pipelining?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+    /** Requests per second across all connections (0: as fast as answers come). */
+    overallRate?: number;
     /** Request sequence; `setupRequest` may change each request before it is sent. */
     requests?: { setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
   }

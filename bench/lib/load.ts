@@ -7,6 +7,8 @@ export interface LoadOptions {
   body: string;
   /** A fresh body per request (e.g. with a send timestamp); `body` is then the first one. */
   bodyFor?: () => string;
+  /** Offered load in requests per second across all connections (open-ish loop); unset: as fast as answered. */
+  rate?: number;
   headers?: Record<string, string>;
 }
 
@@ -37,6 +39,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.seconds,
         pipelining: 1,
         timeout: 10,
+        ...(options.rate ? { overallRate: options.rate } : {}),
         headers: { "content-type": "application/json", ...options.headers },
         body: options.body,
         ...(options.bodyFor

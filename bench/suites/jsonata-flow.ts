@@ -54,6 +54,12 @@ export function flowConfig(warehouseUrl: string): ScenarioConfig {
 
 type FlowContender = "junction" | `node-red-${NodeRedVariant}`;
 
+/** Offered requests per second for the fixed-rate latency phase (BENCH_FLOW_RATE, default 100). */
+function flowRate(): number {
+  const rate = Number(process.env.BENCH_FLOW_RATE ?? 100);
+  return Number.isFinite(rate) && rate > 0 ? rate : 100;
+}
+
 interface FlowRound {
   contender: FlowContender;
   round: number;
@@ -66,6 +72,8 @@ interface FlowRound {
   endToEnd: Latency;
   /** What the contender's own latency is end to end: Junction's receiver figure, Node-RED's request latency. */
   latency: Latency;
+  /** The same, at a fixed offered rate (FLOW_RATE) every contender can keep up with. */
+  fixedRate: { rate: number; seconds: number; arrivedWhenLoadEnded: number; latency: Latency };
   backlogAtEnd: number;
   deliveredAfterDrain: number;
   allDelivered: boolean;
@@ -139,6 +147,30 @@ async function flowRound(
       last = await warehouseStats(warehouse.url);
     }
     const endToEnd = { p50: after.latency?.p50 ?? null, p99: after.latency?.p99 ?? null };
+    // Latency at a fixed offered rate: with as-fast-as-answered load Junction (202 after the commit)
+    // queues what it cannot deliver yet while Node-RED (answer after the warehouse) holds the load
+    // generator back, so the latencies above compare unlike things.
+    await resetWarehouse(warehouse.url);
+    const fixedSeconds = Math.max(3, settings.seconds / 2);
+    const fixed = await runLoad({
+      url: `${target}/orders`,
+      seconds: fixedSeconds,
+      connections: settings.connections,
+      rate: flowRate(),
+      body: flowOrderBody(Date.now()),
+      bodyFor: () => flowOrderBody(Date.now()),
+    });
+    const fixedArrived = (await warehouseStats(warehouse.url)).received ?? 0;
+    const settle = Date.now();
+    let fixedStats = await warehouseStats(warehouse.url);
+    while (Date.now() - settle < 5000 && (fixedStats.received ?? 0) < fixed.ok) {
+      await sleep(100);
+      fixedStats = await warehouseStats(warehouse.url);
+    }
+    const fixedLatency =
+      contender === "junction"
+        ? { p50: fixedStats.latency?.p50 ?? null, p99: fixedStats.latency?.p99 ?? null }
+        : { p50: fixed.latencyMs.p50, p99: fixed.latencyMs.p99 };
     const rss = peakRssMb(child.pid);
     const exit = await terminate(child, 30_000);
     failed = contender === "junction" && (exit.code !== 0 || exit.killed);
@@ -152,6 +184,12 @@ async function flowRound(
       endToEnd,
       latency:
         contender === "junction" ? endToEnd : { p50: measured.latencyMs.p50, p99: measured.latencyMs.p99 },
+      fixedRate: {
+        rate: flowRate(),
+        seconds: fixedSeconds,
+        arrivedWhenLoadEnded: fixedArrived,
+        latency: fixedLatency,
+      },
       backlogAtEnd,
       deliveredAfterDrain: last.distinct,
       allDelivered: last.distinct >= accepted,
@@ -191,7 +229,7 @@ export const jsonataFlowSuite: Suite = {
           const result = await flowRound(contender, index, settings);
           rounds.push(result);
           settings.log(
-            `${label} ${Math.round(result.load.okPerSecond)} req/s accepted, ${Math.round(result.deliveredPerSecond)}/s delivered, end-to-end p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms, backlog ${result.backlogAtEnd}, all delivered ${result.allDelivered ? "yes" : "NO"}, ${result.cores?.toFixed(2)} cores (${result.cpuMsPerMessage?.toFixed(3)} ms CPU/delivered msg, others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.load.non2xx || result.load.errors ? `, non-2xx ${result.load.non2xx}, errors ${result.load.errors}` : ""}`,
+            `${label} ${Math.round(result.load.okPerSecond)} req/s accepted, ${Math.round(result.deliveredPerSecond)}/s delivered, end-to-end p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms (at ${result.fixedRate.rate} req/s offered: p50 ${result.fixedRate.latency.p50} ms p99 ${result.fixedRate.latency.p99} ms), backlog ${result.backlogAtEnd}, all delivered ${result.allDelivered ? "yes" : "NO"}, ${result.cores?.toFixed(2)} cores (${result.cpuMsPerMessage?.toFixed(3)} ms CPU/delivered msg, others ${result.otherCores?.toFixed(2)}), peak RSS ${Math.round(result.peakRssMb ?? 0)} MB${result.load.non2xx || result.load.errors ? `, non-2xx ${result.load.non2xx}, errors ${result.load.errors}` : ""}`,
           );
           if (contender === "junction" && (result.exit.code !== 0 || result.exit.killed))
             failures.push(`round ${index} junction exited ${result.exit.code ?? result.exit.signal}`);
@@ -209,9 +247,23 @@ export const jsonataFlowSuite: Suite = {
         p50: median(mine.map((r) => r.latency.p50)),
         p99: median(mine.map((r) => r.latency.p99)),
         rss: median(mine.map((r) => r.peakRssMb)),
+        fixedP50: median(mine.map((r) => r.fixedRate.latency.p50)),
+        fixedP99: median(mine.map((r) => r.fixedRate.latency.p99)),
       };
     };
     const junction = side("junction");
+    const fixedRows = (["change", "function"] as const).map((variant) => {
+      const peer = side(`node-red-${variant}`);
+      return row({
+        scenario: `jsonata flow at ${flowRate()} req/s vs Node-RED ${variant}`,
+        measure: "latency at fixed rate",
+        peerName: `Node-RED ${variant} node`,
+        junctionLatency: { p50: junction.fixedP50, p99: junction.fixedP99 },
+        peerLatency: { p50: peer.fixedP50, p99: peer.fixedP99 },
+        target: "lower p99",
+        met: junction.fixedP99 === null || peer.fixedP99 === null ? null : junction.fixedP99 < peer.fixedP99,
+      });
+    });
     const rows = (["change", "function"] as const).map((variant) => {
       const peer = side(`node-red-${variant}`);
       const r = ratio(junction.delivered, peer.delivered);
@@ -231,6 +283,6 @@ export const jsonataFlowSuite: Suite = {
           r === null || junction.p99 === null || peer.p99 === null ? null : r >= 4 && junction.p99 < peer.p99,
       });
     });
-    return { rows, rounds, failures };
+    return { rows: [...rows, ...fixedRows], rounds, failures };
   },
 };
