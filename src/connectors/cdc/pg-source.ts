@@ -10,7 +10,6 @@ import { type ChangePosition, changeMessage, emitDurably, type RowChange, splitT
 import type { CdcSourceConfig } from "./config.js";
 import { columnParser, isoMicros, lsnText, lsnValue, quoteIdent } from "./pg-types.js";
 
-const CHECKPOINT = "position";
 /** Standby status updates keep the walsender from timing us out while an emit waits (back-pressure). */
 const STATUS_EVERY_MS = 10_000;
 
@@ -43,6 +42,8 @@ interface OpenTransaction {
  */
 export class PgCdcSource implements Source {
   readonly #slot: string;
+  /** Per slot: a new slot name starts afresh (with a snapshot) instead of resuming. */
+  readonly #checkpointKey: string;
   readonly #publication: string;
   readonly #tables: { schema: string; table: string }[] | undefined;
   readonly #max: number;
@@ -71,6 +72,7 @@ export class PgCdcSource implements Source {
     private readonly route: string,
   ) {
     this.#slot = config.slot ?? defaultSlot(route);
+    this.#checkpointKey = `position:${this.#slot}`;
     this.#publication = config.publication ?? this.#slot;
     this.#tables = config.tables?.map((name) => splitTable(name, "public"));
     this.#max = config.maxTransactionMessages ?? 1000;
@@ -102,7 +104,7 @@ export class PgCdcSource implements Source {
     }
     await this.#preparePublication(where);
 
-    const stored = context.checkpoint(CHECKPOINT);
+    const stored = context.checkpoint(this.#checkpointKey);
     this.#position = stored ? (JSON.parse(stored) as Position) : undefined;
     let slot = await this.#slotRow();
     if (slot?.wal_status === "lost") {
@@ -304,7 +306,7 @@ export class PgCdcSource implements Source {
         await reader.query("CLOSE junction_snapshot");
       }
       const position = { lsn: consistent, n: 0 };
-      await emitDurably(context, pending, { key: CHECKPOINT, value: JSON.stringify(position) });
+      await emitDurably(context, pending, { key: this.#checkpointKey, value: JSON.stringify(position) });
       pending = [];
       this.#position = position;
       await reader.query("COMMIT");
@@ -482,7 +484,10 @@ export class PgCdcSource implements Source {
       } satisfies ChangePosition),
     );
     const position: Position = { lsn: tx.commitLsn, n: complete ? -1 : lastIndex + 1 };
-    await emitDurably(this.#context!, messages, { key: CHECKPOINT, value: JSON.stringify(position) });
+    await emitDurably(this.#context!, messages, {
+      key: this.#checkpointKey,
+      value: JSON.stringify(position),
+    });
     this.#position = position;
   }
 

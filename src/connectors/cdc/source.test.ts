@@ -143,7 +143,11 @@ describe("cdc source: configuration and slot health", () => {
           emitted.map((m) => m.type),
           [`cdc.${table}.insert`, `cdc.${table}.insert`],
         );
-        assert.equal(JSON.parse(checkpoints.get("position") ?? "{}").n, -1, "the transaction is complete");
+        assert.equal(
+          JSON.parse(checkpoints.get(`position:${slot}`) ?? "{}").n,
+          -1,
+          "the transaction is complete",
+        );
         const warning = await eventually(
           () => lines.find((line) => line.level === 40 && /retains \d+ bytes of WAL/.test(line.msg)),
           10_000,
