@@ -7,7 +7,8 @@
  * BENCH_DRAIN (30, seconds to wait for the backlog to reach the warehouse), BENCH_SCENARIOS
  * (comma-separated names, default all), BENCH_KEEP=1 (keep the temp dirs), BENCH_SKIP_BUILD=1,
  * BENCH_PROFILE=1 (one Junction round of the first selected scenario under --cpu-prof; prints the
- * hot functions and writes bench/results/profile-<scenario>.json), BENCH_BACKLOG (1000000).
+ * hot functions and writes bench/results/profile-<scenario>.json), BENCH_BACKLOG (1000000),
+ * BENCH_FLOW_RATE (100, offered req/s of the JSONata flow's fixed-rate latency phase).
  *
  * After the HTTP scenarios come the suites against other tools (bench/suites: jsonata-flow vs
  * Node-RED, embedded-queue vs BullMQ, broker-relay vs hand-written relays, mapping vs raw JSONata,
