@@ -159,20 +159,21 @@ describe("cdc source: configuration and slot health", () => {
         assert.ok(health.retainedWalBytes > 0, `retained ${health.retainedWalBytes}`);
         assert.equal(cdcSlots.get(`health:${slot}`)?.active, true, "published for the metrics");
         assert.deepEqual(lost, []);
+        await source.stop();
+        assert.equal(cdcSlots.get(`health:${slot}`)?.active, false, "inactive once stopped");
       } finally {
         await source.stop();
         await connection.close();
+        await eventually(async () => {
+          await db.query(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            [slot],
+          );
+          return true;
+        });
+        await db.query(`DROP PUBLICATION IF EXISTS ${slot}`);
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
       }
-      assert.equal(cdcSlots.get(`health:${slot}`)?.active, false);
-      await eventually(async () => {
-        await db.query(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
-          [slot],
-        );
-        return true;
-      });
-      await db.query(`DROP PUBLICATION IF EXISTS ${slot}`);
-      await db.query(`DROP TABLE IF EXISTS ${table}`);
     },
   );
   test(
