@@ -81,6 +81,27 @@ describe("junction validate", () => {
     );
   });
 
+  test("a cron expression and a time zone are checked by value, with the reason", () => {
+    const scheduled = (schedule: string) => `connections:
+  db: { postgres: { url: "postgres://127.0.0.1/test" } }
+routes:
+  r:
+    from: { postgres: { connection: db, table: t, watermark: updated_at, key: id, schedule: ${schedule} } }
+    to: [ { log: {} } ]
+`;
+    expectIssue(
+      scheduled('{ cron: "61 * * * *" }'),
+      5,
+      /schedule\.cron: "61 \* \* \* \*" is not a valid cron expression: .*minute/,
+    );
+    expectIssue(
+      scheduled('{ cron: "0 2 * * *", timezone: Europe/Pariss }'),
+      5,
+      /schedule\.timezone: "Europe\/Pariss" is not an IANA time zone/,
+    );
+    assert.deepEqual(check(scheduled('{ cron: "0 */5 * * * *", timezone: Europe/Paris }')).issues, []);
+  });
+
   test("references to undeclared channels, connections and policies are errors", () => {
     expectIssue(
       GOOD.replace("to: [ { channel: orders } ]", "to: [ { channel: order } ]"),

@@ -8,6 +8,7 @@ import { canonicalSchema } from "../registry/registry.js";
 import { type ConfigIssue, formatPath, nearest } from "./issues.js";
 import type { Registry, SlotKind } from "./registry.js";
 import { ConnectionExtras, ROUTE_CHANNEL_KEY, rootSchema } from "./root-schema.js";
+import { VALUE_FORMATS } from "./value-formats.js";
 
 type Path = (string | number)[];
 
@@ -22,7 +23,11 @@ interface ValidationContext {
   file?: string;
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
+// verbose: errors carry the offending value, so a `format` error can say what is wrong with it.
+const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false, verbose: true });
+for (const [name, check] of Object.entries(VALUE_FORMATS)) {
+  ajv.addFormat(name, { type: "string", validate: (value: string) => check?.(value) === undefined });
+}
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 const shapes = new WeakMap<Registry, TSchema>();
 const connectionExtrasSchema = Type.Object(
@@ -70,6 +75,14 @@ function reportSchemaErrors(
         path.push(extra);
         atKey = true;
         message = `unknown property "${extra}"${suggestion ? ` (did you mean "${suggestion}"?)` : allowed.length ? ` (expected one of: ${allowed.join(", ")})` : ""}`;
+        break;
+      }
+      case "format": {
+        const check: ((value: string) => string | undefined) | undefined =
+          VALUE_FORMATS[(error.params as { format: string }).format];
+        message =
+          (check && typeof error.data === "string" ? check(error.data) : undefined) ??
+          `must be a ${(error.params as { format: string }).format}`;
         break;
       }
       case "required":

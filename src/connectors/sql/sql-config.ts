@@ -248,6 +248,7 @@ export function sqlPollProperties(flavour: SqlFlavour) {
             // The shape only (5 to 7 fields, or a nickname); values are checked when the route is built.
             pattern: "^\\s*(@[a-z]+|[^\\s]+(\\s+[^\\s]+){4,6})\\s*$",
             "x-format": "cron",
+            format: "cron",
             description:
               "Cron expression, 5 fields (minute first) or 6 (seconds first); `@hourly`, `@daily`... allowed.",
             examples: ["0 */5 * * * *", "30 2 * * *"],
@@ -257,6 +258,7 @@ export function sqlPollProperties(flavour: SqlFlavour) {
               minLength: 1,
               pattern: "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
               "x-format": "time zone",
+              format: "time-zone",
               description:
                 "IANA time zone the expression is read in; default UTC. Across DST changes a fixed time (`30 2 * * *`) runs once: at the first valid time after a skipped hour, once in a repeated hour.",
               examples: ["Europe/Paris", "America/New_York"],
