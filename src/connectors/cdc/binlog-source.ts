@@ -50,7 +50,15 @@ export class BinlogCdcSource implements Source {
   readonly #max: number;
   readonly #system: string;
   readonly #serverId: number;
-  #zongji: { stop(): void; on(event: string, listener: (...args: any[]) => void): unknown } | undefined;
+  // zongji's types are loose (events by name); it is loaded in start().
+  #ZongJi: any;
+  #zongji: any;
+  /** Changes read and not yet stored; past a limit the stream is closed until they are. */
+  #queued = 0;
+  #paused = false;
+  #pauses = 0;
+  /** The last position stored: where a stream closed for back-pressure opens again. */
+  #stored: BinlogPosition | undefined;
   #context: SourceContext | undefined;
   #queue: Batch[] = [];
   #draining: Promise<void> | undefined;
@@ -96,6 +104,8 @@ export class BinlogCdcSource implements Source {
     this.#failed = false;
     this.#tx = undefined;
     this.#queue = [];
+    this.#queued = 0;
+    this.#paused = false;
     const where = `cdc source in route "${this.route}"`;
     const { default: ZongJi } = await import("@vlasky/zongji");
 
@@ -139,8 +149,24 @@ export class BinlogCdcSource implements Source {
     }
     this.#resume = resume;
 
+    this.#ZongJi = ZongJi;
+    this.#stored = resume;
+    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
+    this.#starting = true;
+    try {
+      await this.#open(resume);
+    } finally {
+      this.#starting = false;
+    }
+    this.#health.active = true;
+    cdcSlots.set(`${this.route}:${this.#health.slot}`, this.#health);
+  }
+
+  /** Open the binlog stream at `resume` (a transaction boundary, or a chunked transaction's start). */
+  async #open(resume: BinlogPosition): Promise<void> {
+    if (this.#failed) return;
     const settings = this.#settings();
-    const zongji = new ZongJi({
+    const zongji = new this.#ZongJi({
       host: settings.host,
       port: settings.port,
       user: settings.user,
@@ -149,22 +175,25 @@ export class BinlogCdcSource implements Source {
       dateStrings: true,
       supportBigNumbers: true,
       bigNumberStrings: true,
-    } as never);
-    this.#zongji = zongji as never;
+    });
+    this.#zongji = zongji;
+    this.#resume = resume;
+    this.#tx = undefined;
     const ready = new Promise<void>((resolve, reject) => {
       zongji.once("ready", () => resolve());
       zongji.once("error", reject);
     });
     zongji.on("binlog", (event: any) => {
+      if (zongji !== this.#zongji) return; // a stream closed for back-pressure may still deliver
       try {
-        this.#event(zongji as any, event);
+        this.#event(zongji, event);
       } catch (error) {
         this.#lose(error);
       }
     });
-    zongji.on("error", (error: unknown) => this.#lose(error));
-    // Until the stream runs, failures are this start's to throw (the engine retries it), not losses.
-    this.#starting = true;
+    zongji.on("error", (error: unknown) => {
+      if (zongji === this.#zongji) this.#lose(error);
+    });
     zongji.start({
       serverId: this.#serverId,
       filename: resume.file,
@@ -178,11 +207,11 @@ export class BinlogCdcSource implements Source {
       this.#zongji = undefined;
       zongji.stop();
       throw isJunctionError(error) ? error : classifyMysql(error, this.connection.name);
-    } finally {
-      this.#starting = false;
     }
-    this.#health.active = true;
-    cdcSlots.set(`${this.route}:${this.#health.slot}`, this.#health);
+    if (this.#failed) {
+      this.#zongji = undefined;
+      zongji.stop();
+    }
   }
 
   /** Every binlog event, synchronously (zongji's positions are coherent only here). */
@@ -282,6 +311,16 @@ export class BinlogCdcSource implements Source {
 
   #push(batch: Batch): void {
     this.#queue.push(batch);
+    this.#queued += batch.changes.length;
+    if (this.#queued > this.#max * 10 && !this.#paused) {
+      // zongji cannot pause safely (it pauses its own socket while it reads table metadata), so
+      // the stream is closed, the queue stored, and the stream opened again where it ends.
+      this.#paused = true;
+      const zongji = this.#zongji;
+      this.#zongji = undefined;
+      this.#tx = undefined;
+      zongji?.stop();
+    }
     this.#draining ??= this.#drain().finally(() => {
       this.#draining = undefined;
     });
@@ -289,33 +328,54 @@ export class BinlogCdcSource implements Source {
 
   /** Store batches one after the other, in binlog order. */
   async #drain(): Promise<void> {
-    const context = this.#context!;
-    while (this.#queue.length > 0 && !this.#failed) {
-      const batch = this.#queue[0];
+    while (!this.#failed) {
+      while (this.#queue.length > 0 && !this.#failed) {
+        if (!(await this.#storeFirst())) return;
+      }
+      if (!this.#paused || this.#failed || !this.#stored) return;
+      // Everything read is stored: open the stream again where it ends, and keep draining.
+      this.#paused = false;
+      this.#pauses++;
       try {
-        const messages = [];
-        for (const item of batch.changes) {
-          const { schema, table } = item.change;
-          const columns = await this.#keyColumns(schema, table);
-          const row = item.change.after ?? item.change.before ?? {};
-          item.change.key =
-            columns.length > 0 ? Object.fromEntries(columns.map((c) => [c, row[c] ?? null])) : null;
-          messages.push(
-            changeMessage(this.#system, item.change, {
-              lsn: batch.lsn,
-              txid: batch.txid,
-              commitTime: batch.commitTime,
-              index: item.index,
-              last: item.last,
-            }),
-          );
-        }
-        await emitDurably(context, messages, { key: CHECKPOINT, value: JSON.stringify(batch.checkpoint) });
-        this.#queue.shift();
+        await this.#open(this.#stored);
       } catch (error) {
         this.#lose(error);
         return;
       }
+    }
+  }
+
+  async #storeFirst(): Promise<boolean> {
+    const batch = this.#queue[0];
+    try {
+      const messages = [];
+      for (const item of batch.changes) {
+        const { schema, table } = item.change;
+        const columns = await this.#keyColumns(schema, table);
+        const row = item.change.after ?? item.change.before ?? {};
+        item.change.key =
+          columns.length > 0 ? Object.fromEntries(columns.map((c) => [c, row[c] ?? null])) : null;
+        messages.push(
+          changeMessage(this.#system, item.change, {
+            lsn: batch.lsn,
+            txid: batch.txid,
+            commitTime: batch.commitTime,
+            index: item.index,
+            last: item.last,
+          }),
+        );
+      }
+      await emitDurably(this.#context!, messages, {
+        key: CHECKPOINT,
+        value: JSON.stringify(batch.checkpoint),
+      });
+      this.#queue.shift();
+      this.#queued -= batch.changes.length;
+      this.#stored = batch.checkpoint;
+      return true;
+    } catch (error) {
+      this.#lose(error);
+      return false;
     }
   }
 
@@ -349,6 +409,11 @@ export class BinlogCdcSource implements Source {
 
   health(): CdcSlotHealth {
     return { ...this.#health };
+  }
+
+  /** How often the stream was closed until the changes read were stored (back-pressure). */
+  get pauses(): number {
+    return this.#pauses;
   }
 
   async stop(): Promise<void> {

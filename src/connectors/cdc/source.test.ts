@@ -33,7 +33,11 @@ function capturingLogger() {
   return { logger: pino({ level: "info" }, stream), lines };
 }
 
-function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => boolean | Error) {
+function sourceContext(
+  logger: pino.Logger,
+  fail?: (messages: MessageInit[]) => boolean | Error,
+  delayMs = 0,
+) {
   const emitted: MessageInit[] = [];
   const checkpoints = new Map<string, string>();
   const lost: unknown[] = [];
@@ -44,6 +48,7 @@ function sourceContext(logger: pino.Logger, fail?: (messages: MessageInit[]) => 
     logger,
     signal: abort.signal,
     async emit(messages: MessageInit[], options: { checkpoint?: { key: string; value: string } } = {}) {
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       const failure = fail?.(messages);
       if (failure instanceof Error) throw failure;
       if (failure) throw new Error("the store is unavailable");
@@ -375,6 +380,42 @@ describe("cdc source: configuration and slot health", () => {
         });
         await db.query(`DROP PUBLICATION IF EXISTS ${table}`);
         await db.query(`DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+  );
+  test(
+    "mariadb: a slow store closes the binlog stream until the queue is stored, then resumes where it ends",
+    mariadb,
+    async () => {
+      const table = `${run}_slow`;
+      const { logger } = capturingLogger();
+      const connection = new MysqlConnection({ url: MYSQL_URL }, {
+        owner: "db",
+        logger,
+      } as unknown as ComponentContext);
+      await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+      // Each store takes 10 ms; the queue limit is 10 x maxTransactionMessages = 20 changes.
+      const { context, emitted, lost } = sourceContext(logger, undefined, 10);
+      const source = new BinlogCdcSource(
+        connection,
+        { connection: "db", tables: [table], maxTransactionMessages: 2 },
+        "slow",
+      );
+      try {
+        await source.start(context);
+        for (let id = 1; id <= 150; id++) await connection.query(`INSERT INTO ${table} VALUES (?)`, [id]);
+        await eventually(() => emitted.length >= 150, 30_000, "150 changes");
+        assert.deepEqual(
+          emitted.map((m) => (m.data as { after: { id: number } }).after.id),
+          Array.from({ length: 150 }, (_, i) => i + 1),
+          "each once, in order, across the closed and reopened streams",
+        );
+        assert.ok(source.pauses > 0, `the stream was closed for back-pressure (${source.pauses} times)`);
+        assert.deepEqual(lost, []);
+      } finally {
+        await source.stop();
+        await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+        await connection.close();
       }
     },
   );
