@@ -173,6 +173,7 @@ export class BinlogCdcSource implements Source {
       password: settings.password,
       ...(settings.database ? { database: settings.database } : {}),
       dateStrings: true,
+      timezone: "Z", // as the mysql connector: TIMESTAMP values in UTC
       supportBigNumbers: true,
       bigNumberStrings: true,
     });
