@@ -8,7 +8,8 @@
  * (comma-separated names, default all), BENCH_KEEP=1 (keep the temp dirs), BENCH_SKIP_BUILD=1,
  * BENCH_PROFILE=1 (one Junction round of the first selected scenario under --cpu-prof; prints the
  * hot functions and writes bench/results/profile-<scenario>.json), BENCH_BACKLOG (1000000),
- * BENCH_FLOW_RATE (100, offered req/s of the JSONata flow's fixed-rate latency phase).
+ * BENCH_FLOW_RATE (100, offered req/s of the JSONata flow's fixed-rate latency phase), BENCH_FLOW_INLINE=1
+ * (the flow's Junction mapping without $split, evaluated inline instead of in the expression worker).
  *
  * After the HTTP scenarios come the suites against other tools (bench/suites: jsonata-flow vs
  * Node-RED, embedded-queue vs BullMQ, broker-relay vs hand-written relays, mapping vs raw JSONata,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { cpuBetween, cpuSnapshot } from "../lib/cpu.js";
 import { backlog, type ScenarioConfig, startJunction, validateConfig, writeConfig } from "../lib/junction.js";
 import { type LoadResult, runLoad } from "../lib/load.js";
-import { FLOW_MAPPING_JSONATA, flowOrderBody } from "../lib/mapping.js";
+import { FLOW_MAPPING_JSONATA, FLOW_MAPPING_JSONATA_INLINE, flowOrderBody } from "../lib/mapping.js";
 import { type NodeRedVariant, startNodeRed } from "../lib/node-red.js";
 import { resetWarehouse, startWarehouse, type WarehouseStats, warehouseStats } from "../lib/peers.js";
 import { freePort } from "../lib/ports.js";
@@ -14,8 +14,13 @@ import { median, ratio } from "../lib/stats.js";
 import { type Latency, row, type Suite, type SuiteSettings } from "../lib/suite.js";
 import { UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
-/** webhook → channel → map (the 15-field JSONata) → HTTP sink to the warehouse. */
+/**
+ * webhook → channel → map (the 15-field JSONata) → HTTP sink to the warehouse. BENCH_FLOW_INLINE=1
+ * gives Junction the variant without `$split`, which the engine evaluates on the main thread instead
+ * of in the expression worker (an experiment: Node-RED keeps the mapping as written).
+ */
 export function flowConfig(warehouseUrl: string): ScenarioConfig {
+  const mapping = process.env.BENCH_FLOW_INLINE === "1" ? FLOW_MAPPING_JSONATA_INLINE : FLOW_MAPPING_JSONATA;
   return {
     systems: {
       shop: { owner: "bench", owns: ["order"] },
@@ -34,7 +39,7 @@ export function flowConfig(warehouseUrl: string): ScenarioConfig {
       },
       "orders-to-warehouse": {
         from: { channel: "orders" },
-        steps: [{ map: { jsonata: FLOW_MAPPING_JSONATA } }],
+        steps: [{ map: { jsonata: mapping } }],
         to: [
           {
             http: {
