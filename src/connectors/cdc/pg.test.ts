@@ -132,6 +132,14 @@ routes:
       assert.equal(del.after, null);
       assert.notEqual(del.txid, first.txid);
       assert.equal(del.ordering, `public.${table}:{"id":2}`);
+      await db.query(`TRUNCATE ${table}`);
+      const truncate = await eventually(
+        () => changes(receiver, "/basic").find((c) => c.op === "truncate"),
+        15_000,
+        "the truncate",
+      );
+      assert.equal(truncate.type, `cdc.${table}.truncate`);
+      assert.deepEqual([truncate.key, truncate.before, truncate.after], [null, null, null]);
     } finally {
       await running.stop();
       await dropSlot(db, slot);
