@@ -10,6 +10,8 @@ test("expressions that cannot loop run inline; lambdas, ranges and regexes go to
     "price / 100",
     "a.b[c > 1].d",
     '$uppercase(name) & " " & $string(n)',
+    '$split(fullName, " ")[0]',
+    '$replace(sku, "-", "")',
   ]) {
     assert.equal(terminates(safe), true, safe);
   }
@@ -19,6 +21,8 @@ test("expressions that cannot loop run inline; lambdas, ranges and regexes go to
     "$match(s, /(a+)+$/)",
     "$__evaluate_entry",
     "x ~> /abc/",
+    "$split(s, /a+b/)",
+    '$replace(s, /(x+x+)+y/, "")',
   ]) {
     assert.equal(terminates(unsafe), false, unsafe);
   }
