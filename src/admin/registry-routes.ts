@@ -1,7 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Engine } from "../engine/engine.js";
-import { registerDeclaredSchemas } from "../registry/declared.js";
 import {
   parseCompatibility,
   parseSchemaType,
@@ -49,13 +48,8 @@ const truthy = (value: unknown) => value === "true" || value === true;
  * existing registry clients and serializers work with the base URL `<admin>/registry`.
  */
 export function registerRegistryRoutes(app: FastifyInstance, engine: Engine): void {
+  // Schemas declared in the configuration were registered when the engine started.
   const registry = new SchemaRegistry(engine.store.schemaRegistry());
-  // Schemas declared in the configuration are there before the first call; an incompatible one
-  // stops the start (validate steps naming a subject have registered them already).
-  registerDeclaredSchemas(registry, {
-    configDir: engine.model.configDir,
-    schemas: engine.model.schemas ?? {},
-  });
   app.register(
     async (scope) => {
       // Confluent's clients send their own media types; they carry JSON.

@@ -1,5 +1,5 @@
 import type { StepFunction } from "../api/step.js";
-import { DECLARED_SCHEMAS, type SchemaDeclaration } from "../registry/declared.js";
+import type { SchemaDeclaration } from "../registry/declared.js";
 
 /**
  * The one runtime model. YAML files and the TypeScript DSL both compile to it, and the engine only
@@ -201,12 +201,6 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       systems: value.systems ?? {},
     };
   }
-  const declared = { configDir, schemas: model.schemas };
-  /** Validate steps naming a subject carry the declared schemas, to register them at start. */
-  const withDeclared = (config: any) =>
-    config && typeof config === "object" && typeof config.subject === "string"
-      ? Object.assign({ ...config }, { [DECLARED_SCHEMAS]: declared })
-      : config;
   for (const [name, route] of Object.entries<any>(raw.routes ?? {})) {
     const base = `routes.${name}`;
     model.routes[name] = {
@@ -217,8 +211,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
         const path = `${base}.steps[${index}]`;
         if (typeof step === "function")
           return { kind: "function", fn: step, name: step.name || "function", path };
-        const ref = slotRef(step, path);
-        return ref.kind === "validate" ? { ...ref, config: withDeclared(ref.config) } : ref;
+        return slotRef(step, path);
       }),
       to: route.to.map((target: any, index: number) => slotRef(target, `${base}.to[${index}]`)),
       ...(route.policy ? { policy: route.policy } : {}),
@@ -232,7 +225,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       const subject = model.models[route.canonical]?.schema ?? route.canonical;
       model.routes[name].steps.push({
         kind: "validate",
-        config: withDeclared({ subject }),
+        config: { subject },
         path: `${base}.canonical`,
       });
     }

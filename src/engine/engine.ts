@@ -20,6 +20,8 @@ import { Metrics, observedStore } from "../observe/metrics.js";
 import { collectSecrets, Redactor } from "../observe/redact.js";
 import { Tracing, traceparentOf } from "../observe/tracing.js";
 import { packageVersion } from "../observe/version.js";
+import { registerDeclaredSchemas } from "../registry/declared.js";
+import { SchemaRegistry } from "../registry/registry.js";
 import { BreakerRegistry } from "../reliability/breakers.js";
 import { retryPlan } from "../reliability/retry.js";
 import { TokenBucket } from "../reliability/token-bucket.js";
@@ -308,6 +310,12 @@ export class Engine {
     if (this.#state !== "new") throw new Error(`engine already ${this.#state}`);
     this.#state = "starting";
     const model = this.#model;
+    // Before any component is built: validate steps and codecs read these subjects. An incompatible
+    // schema file stops the start with the reasons.
+    registerDeclaredSchemas(new SchemaRegistry(this.store.schemaRegistry()), {
+      configDir: model.configDir,
+      schemas: model.schemas,
+    });
     for (const channel of Object.values(model.channels)) {
       this.store.declareChannel({
         name: channel.name,

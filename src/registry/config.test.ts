@@ -5,7 +5,6 @@ import { tempDir } from "../../test/helpers/engine.js";
 import { builtinRegistry } from "../builtins.js";
 import { formatIssue } from "../config/issues.js";
 import { parseYaml } from "../config/load.js";
-import { DECLARED_SCHEMAS } from "./declared.js";
 
 const check = (yaml: string, files: Record<string, string> = {}) => {
   const dir = tempDir(files);
@@ -74,11 +73,6 @@ routes:
     ],
   );
   assert.equal(steps[1].config.subject, "order@1");
-  assert.deepEqual(steps[1].config[DECLARED_SCHEMAS].schemas, model!.schemas);
   assert.equal(model!.schemas.order.compatibility, "FULL_TRANSITIVE");
-  assert.equal(
-    JSON.stringify(steps[1].config),
-    '{"subject":"order@1"}',
-    "the declared schemas stay out of sight",
-  );
+  assert.deepEqual(steps[1].config, { subject: "order@1" });
 });

@@ -17,12 +17,6 @@ export interface DeclaredSchemas {
   schemas: Record<string, SchemaDeclaration>;
 }
 
-/**
- * Carried (under this symbol, so it never shows in the configuration) by validate steps that name a
- * subject: the steps register the declared schemas at start, since they run before anything else reads them.
- */
-export const DECLARED_SCHEMAS = Symbol.for("junction.declaredSchemas");
-
 export function schemaTypeOf(declaration: SchemaDeclaration): SchemaType {
   if (declaration.type) return declaration.type.toUpperCase() as SchemaType;
   const extension = extname(declaration.file ?? "").toLowerCase();

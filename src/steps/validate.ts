@@ -7,7 +7,6 @@ import protobuf from "protobufjs";
 import { Type } from "typebox";
 import { ConfigError, ValidationError } from "../api/errors.js";
 import { defineStep, type RoutedMessage, type StepContext, type StepFunction } from "../api/step.js";
-import { DECLARED_SCHEMAS, type DeclaredSchemas, registerDeclaredSchemas } from "../registry/declared.js";
 import { parseSubjectReference, RegistryError, SchemaRegistry } from "../registry/registry.js";
 import type { SchemaVersion } from "../registry/types.js";
 
@@ -111,8 +110,8 @@ function checkerFor(version: SchemaVersion): (data: unknown) => string[] {
 
 function subjectValidator(config: { subject: string }, context: StepContext): StepFunction {
   const storage = context.store.schemaRegistry();
+  // Declared schema files were registered by the engine before any step was built.
   const registry = new SchemaRegistry(storage);
-  registerDeclaredSchemas(registry, (config as Record<symbol, DeclaredSchemas>)[DECLARED_SCHEMAS]);
   let version: SchemaVersion;
   try {
     const reference = parseSubjectReference(config.subject);
