@@ -17,6 +17,11 @@ export interface ComponentContext {
   evaluate(expression: string, data: unknown, message: Message): Promise<unknown>;
   /** Render a string with `{{ expression }}` parts. */
   render(template: string, data: unknown, message: Message): Promise<string>;
+  /**
+   * A schema of the engine's schema registry by its global id, for codecs that read ids from
+   * payloads (the Confluent wire format). Synchronous: the registry is in the embedded store.
+   */
+  schemaById?(id: number): { schemaType: string; schema: string } | undefined;
 }
 
 /** A place to mount HTTP routes: the engine owns the listeners, their lifecycle and limits. */

@@ -176,6 +176,7 @@ export class Engine {
       httpServer: (listen?: string) => this.#http.mount(listen ?? this.#model.engine.http.listen),
       evaluate: (expression, data, message) => this.#evaluator.evaluate(expression, data, message),
       render: (template, data, message) => this.#evaluator.render(template, data, message),
+      schemaById: (id) => this.store.schemaRegistry().schemaById(id),
     };
   }
 

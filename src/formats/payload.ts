@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "../api/errors.js";
+import type { ComponentContext } from "../api/component.js";
 import type { AvroSchemaLookup } from "./avro.js";
 import type { Codec } from "./codec.js";
 import { messageOf } from "./codec.js";
@@ -33,10 +34,10 @@ export interface PayloadFormat {
  */
 export function resolveFormat(
   option: unknown,
-  configDir: string,
+  context: Pick<ComponentContext, "configDir" | "schemaById">,
   where: string,
-  extras: { schemaById?: AvroSchemaLookup } = {},
 ): PayloadFormat | undefined {
+  const { configDir } = context;
   if (option === undefined || option === null) return undefined;
   const config = option as FormatConfig;
   const names = Object.keys(config);
@@ -47,7 +48,7 @@ export function resolveFormat(
   const codec: Codec<any> | undefined = codecFor(name);
   if (!codec) throw new ConfigError(`${where}: unknown format "${name}"`);
   const options = withFilesLoaded(name, { ...(config[name] ?? {}) }, configDir, where);
-  if (name === "avro-confluent" && extras.schemaById) options.schemaById = extras.schemaById;
+  if (name === "avro-confluent" && context.schemaById) options.schemaById = avroSchemaLookup(context.schemaById);
   const multiple = codec.multiple(options);
   const contentType = codec.mediaTypes[0] ?? "application/octet-stream";
   const format: PayloadFormat = {
@@ -115,4 +116,14 @@ export function decodeFormatted(format: PayloadFormat, bytes: Uint8Array): Forma
   } catch (error) {
     return { ok: false, reason: messageOf(error), error };
   }
+}
+
+/** Writer schemas for the Confluent wire format, from the engine's registry: Avro subjects only. */
+function avroSchemaLookup(schemaById: NonNullable<ComponentContext["schemaById"]>): AvroSchemaLookup {
+  return (id) => {
+    const found = schemaById(id);
+    if (!found) return undefined;
+    if (found.schemaType !== "AVRO") throw new Error(`schema id ${id} is a ${found.schemaType} schema, not Avro`);
+    return JSON.parse(found.schema);
+  };
 }

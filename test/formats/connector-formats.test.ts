@@ -168,6 +168,57 @@ routes:
     },
   );
 
+  test(
+    "amqp: the Confluent wire format, writer schemas read from Junction's own registry",
+    amqp,
+    async () => {
+      rabbit ??= new Connection({ url: "amqp://guest:guest@127.0.0.1:5672" });
+      const input = `jt.${RUN}.fmt.confluent`;
+      queues.push(input);
+      await rabbit.queueDeclare({ queue: input, durable: true });
+      const receiver = await new Receiver().start();
+      const running = await startEngine(
+        `
+schemas:
+  line: { file: line.avsc }
+connections:
+  broker: { amqp: { url: "amqp://guest:guest@127.0.0.1:5672" } }
+routes:
+  confluent-in:
+    from: { amqp: { connection: broker, queue: ${input}, format: { avro-confluent: {} } } }
+    to: [ { http: { url: "${receiver.url}/lines" } } ]
+`,
+        { files: { "line.avsc": ORDER_AVSC } },
+      );
+      try {
+        const latest = (await (
+          await fetch(`${running.adminUrl}/registry/subjects/line/versions/latest`)
+        ).json()) as {
+          id: number;
+        };
+        const datum = avro.Type.forSchema(JSON.parse(ORDER_AVSC)).toBuffer({ sku: "C-9", qty: 5 });
+        const header = Buffer.alloc(5);
+        header.writeUInt32BE(latest.id, 1);
+        const publisher = rabbit.createPublisher({ confirm: true });
+        await publisher.send({ routingKey: input }, Buffer.concat([header, datum]));
+        const unknown = Buffer.alloc(5);
+        unknown.writeUInt32BE(latest.id + 1000, 1);
+        await publisher.send({ routingKey: input }, Buffer.concat([unknown, datum]));
+        await publisher.close();
+        await eventually(() => receiver.requests.length === 1, 10_000, "the decoded line");
+        assert.deepEqual(JSON.parse(receiver.requests[0].body), { sku: "C-9", qty: 5 });
+        const deadLetters = await eventually(async () => {
+          const list = await running.engine.store.deadLetters({});
+          return list.length === 1 ? list : undefined;
+        });
+        assert.match(deadLetters[0].error.message, new RegExp(`schema id ${latest.id + 1000} is unknown`));
+      } finally {
+        await running.stop();
+        await receiver.close();
+      }
+    },
+  );
+
   test("mqtt: YAML in, NDJSON out", mosquitto, async () => {
     const client = await mqttConnect("mqtt://127.0.0.1:1883", { protocolVersion: 5 });
     const input = `jt/${RUN}/fmt/in`;

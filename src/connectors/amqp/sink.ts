@@ -44,7 +44,7 @@ export class AmqpSink implements Sink {
       `routes.${context.owner}.to.amqp`,
     );
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
-    this.#format = resolveFormat(config.format, context.configDir, `amqp sink in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `amqp sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {

@@ -69,7 +69,7 @@ export class AmqpSource implements Source {
     );
     this.#maxBytes = parseSize(config.maxMessageSize ?? "1mb");
     this.#label = `${this.#connection.label} (queue "${config.queue}")`;
-    this.#format = resolveFormat(config.format, context.configDir, `amqp source in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `amqp source in route "${context.owner}"`);
     this.#source = config.system ?? `amqp://${config.connection}/${config.queue}`;
   }
 

@@ -60,7 +60,7 @@ export class HttpCaller {
     /** True for the request component: a 2xx answer is decoded with `format`. A sink ignores answers. */
     private readonly decodesAnswers = false,
   ) {
-    this.#format = resolveFormat(config.format, context.configDir, `http in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `http in route "${context.owner}"`);
     if (config.connection) {
       const connection = context.connection<HttpConnection>(config.connection);
       if (!(connection instanceof HttpConnection)) {

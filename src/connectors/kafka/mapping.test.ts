@@ -89,7 +89,7 @@ describe("kafka record → message", () => {
   test("a configured codec decodes values and encodes data, labelled with its content type", () => {
     const format = resolveFormat(
       { avro: { schema: { type: "record", name: "Line", fields: [{ name: "sku", type: "string" }] } } },
-      ".",
+      { configDir: "." },
       "kafka",
     )!;
     const produced = messageToRecord(

@@ -23,7 +23,7 @@ export class KafkaSink implements Sink {
     private readonly context: ComponentContext,
   ) {
     this.#who = `kafka sink (route ${context.owner})`;
-    this.#format = resolveFormat(config.format, context.configDir, this.#who) ?? "json";
+    this.#format = resolveFormat(config.format, context, this.#who) ?? "json";
     const idempotent = config.idempotent ?? true;
     try {
       this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({

@@ -168,7 +168,7 @@ export class KafkaSource implements Source {
       else partitions.set(key, [record]);
     }
     const format =
-      resolveFormat(this.config.format, context.configDir, `kafka source in route "${context.owner}"`) ??
+      resolveFormat(this.config.format, context, `kafka source in route "${context.owner}"`) ??
       "json";
     for (const [partitionKey, records] of partitions) {
       const checkpointKey = `kafka:${groupId}:${partitionKey}`;

@@ -43,7 +43,7 @@ export class MqttSink implements Sink {
       `routes.${context.owner}.to.mqtt`,
     );
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
-    this.#format = resolveFormat(config.format, context.configDir, `mqtt sink in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `mqtt sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {

@@ -53,7 +53,7 @@ export class MqttSource implements Source {
     this.#connection = mqttConnection(owner.connection, config.connection, `routes.${owner.owner}.from.mqtt`);
     this.#maxBytes = parseSize(config.maxMessageSize ?? "1mb");
     this.#label = this.#connection.label;
-    this.#format = resolveFormat(config.format, owner.configDir, `mqtt source in route "${owner.owner}"`);
+    this.#format = resolveFormat(config.format, owner, `mqtt source in route "${owner.owner}"`);
     this.#source = config.system ?? `mqtt://${config.connection}`;
     this.#filters = config.topics.map((topic) => (config.group ? `$share/${config.group}/${topic}` : topic));
   }

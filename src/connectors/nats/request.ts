@@ -27,8 +27,7 @@ export class NatsRequester implements Requester {
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
     this.#format = resolveFormat(
-      config.format,
-      context.configDir,
+      config.format, context,
       `nats request in route "${context.owner}"`,
     );
   }

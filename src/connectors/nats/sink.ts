@@ -76,7 +76,7 @@ export class JetStreamSink implements Sink {
     private readonly context: ComponentContext,
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
-    this.#format = resolveFormat(config.format, context.configDir, `nats sink in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `nats sink in route "${context.owner}"`);
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {

@@ -182,7 +182,7 @@ class PullLoop {
   ) {
     this.#batch = config.batch ?? 100;
     this.#capacity = this.#batch * 2;
-    this.#format = resolveFormat(config.format, context.configDir, `nats source in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `nats source in route "${context.owner}"`);
   }
 
   start(): void {

@@ -23,7 +23,7 @@ export class RedisStreamSink implements Sink {
     private readonly connection: RedisConnectionInstance,
     private readonly context: ComponentContext,
   ) {
-    this.#format = resolveFormat(config.format, context.configDir, `redis sink in route "${context.owner}"`);
+    this.#format = resolveFormat(config.format, context, `redis sink in route "${context.owner}"`);
   }
 
   readonly #format: PayloadFormat | undefined;
