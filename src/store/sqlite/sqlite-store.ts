@@ -128,11 +128,9 @@ export class SqliteStore implements Store {
         "INSERT INTO deliveries (subscription, seq, pkey, visible_at) VALUES (?, ?, ?, ?)",
       ),
       selectDelivery: db.prepare("SELECT id, seq, subscription, history FROM deliveries WHERE handle = ?"),
-      deleteDelivery: db.prepare("DELETE FROM deliveries WHERE id = ?"),
-      decrementPending: db.prepare(
-        "UPDATE messages SET pending = pending - 1 WHERE seq = ? RETURNING pending, channel",
-      ),
-      deleteMessage: db.prepare("DELETE FROM messages WHERE seq = ?"),
+      takeDelivery: db.prepare("DELETE FROM deliveries WHERE handle = ? RETURNING seq, subscription"),
+      decrementPending: db.prepare("UPDATE messages SET pending = pending - 1 WHERE seq = ?"),
+      deleteLastMessage: db.prepare("DELETE FROM messages WHERE seq = ? AND pending <= 1"),
       nack: db.prepare(
         "UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
       ),
@@ -357,14 +355,14 @@ export class SqliteStore implements Store {
   /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
   #finishDelivery(handle: number): void {
     const s = this.#statements;
-    const delivery = s.selectDelivery.get(handle) as Row | undefined;
+    const delivery = s.takeDelivery.get(handle) as Row | undefined;
     if (!delivery) return; // a stale handle: finished already, or re-leased to another worker
-    s.deleteDelivery.run(delivery.id);
     this.#countDelivery(delivery.subscription, -1);
-    const message = s.decrementPending.get(delivery.seq) as Row | undefined;
-    if (message && message.pending <= 0 && (this.#channels.get(message.channel)?.retentionMs ?? 0) === 0) {
-      s.deleteMessage.run(delivery.seq);
-    }
+    const channel = this.#subscriptionChannel.get(delivery.subscription);
+    const kept = channel !== undefined && (this.#channels.get(channel)?.retentionMs ?? 0) > 0;
+    // The last delivery of a message its channel does not keep: one delete instead of update + delete.
+    if (!kept && s.deleteLastMessage.run(delivery.seq).changes > 0) return;
+    s.decrementPending.run(delivery.seq);
   }
 
   async claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]> {
