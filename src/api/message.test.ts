@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { validate, version } from "uuid";
+import { newMessageId } from "./message.js";
+
+test("message ids are valid UUIDv7 with the RFC variant", () => {
+  for (let i = 0; i < 2000; i++) {
+    const id = newMessageId();
+    assert.ok(validate(id), id);
+    assert.equal(version(id), 7, id);
+    assert.match(id[19], /[89ab]/, id);
+  }
+});
+
+test("message ids are unique and strictly increasing across many pool refills", () => {
+  const count = 200_000;
+  const seen = new Set<string>();
+  let previous = "";
+  for (let i = 0; i < count; i++) {
+    const id = newMessageId();
+    assert.ok(id > previous, `${id} does not sort after ${previous}`);
+    previous = id;
+    seen.add(id);
+  }
+  assert.equal(seen.size, count);
+});
+
+test("a message id carries the current time in its first 48 bits", () => {
+  const before = Date.now();
+  const id = newMessageId();
+  const after = Date.now();
+  const msecs = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  // The sequence may borrow a millisecond ahead when it overflows, never more than a few.
+  assert.ok(msecs >= before && msecs <= after + 5, `${msecs} not in [${before}, ${after}]`);
+});
