@@ -81,7 +81,7 @@ routes:
     assert.match(text, /junction_channel_depth_messages\{channel="orders",subscription="orders"\} 0/);
     assert.match(text, /junction_dead_letters_messages\{route="retired"\} 1/);
     assert.match(text, /junction_store_size_bytes \d+/);
-    assert.match(text, /junction_journal_hops [1-9]\d*/);
+    assert.match(text, /junction_journal_rows [1-9]\d*/);
     assert.doesNotMatch(text, /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}/, "no message ids in labels");
   });
 

@@ -217,8 +217,8 @@ export class Metrics {
       },
     });
     gauge(
-      "junction_journal_hops",
-      "Hops kept in the journal (until journal retention removes them).",
+      "junction_journal_rows",
+      "Rows kept in the journal, one per message per commit, each holding that commit's hops (until journal retention removes them).",
       [],
       (g, snap) => {
         g.set(snap.journalRows);
