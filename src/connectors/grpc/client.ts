@@ -1,4 +1,4 @@
-import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import type { Client, ServiceError } from "@grpc/grpc-js";
 import jsonata from "jsonata";
 import type { ComponentContext } from "../../api/component.js";
 import {
@@ -12,20 +12,27 @@ import {
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import type { GrpcCallConfig } from "./config.js";
+import { grpcLibrary } from "./library.js";
 import { type LoadedMethod, loadMethod } from "./proto.js";
 
+let retryable: Set<number> | undefined;
+
 /** Status codes worth another attempt: the server or the network is in trouble, not the request. */
-const RETRYABLE = new Set<number>([
-  status.UNAVAILABLE,
-  status.RESOURCE_EXHAUSTED,
-  status.ABORTED,
-  status.INTERNAL,
-  status.UNKNOWN,
-  status.CANCELLED,
-]);
+function retryableCodes(): Set<number> {
+  const { status } = grpcLibrary();
+  retryable ??= new Set<number>([
+    status.UNAVAILABLE,
+    status.RESOURCE_EXHAUSTED,
+    status.ABORTED,
+    status.INTERNAL,
+    status.UNKNOWN,
+    status.CANCELLED,
+  ]);
+  return retryable;
+}
 
 export function statusName(code: number): string {
-  return (status as unknown as Record<number, string>)[code] ?? `STATUS_${code}`;
+  return (grpcLibrary().status as unknown as Record<number, string>)[code] ?? `STATUS_${code}`;
 }
 
 /**
@@ -38,6 +45,7 @@ export function classifyGrpcError(
   error: Partial<ServiceError> & Error,
   call: { method: string; address: string },
 ): JunctionError {
+  const { status } = grpcLibrary();
   const code = typeof error.code === "number" ? error.code : status.UNKNOWN;
   const name = statusName(code);
   const details = {
@@ -50,7 +58,7 @@ export function classifyGrpcError(
   if (code === status.DEADLINE_EXCEEDED) {
     return new TimeoutError(message, { code: "JUNCTION_GRPC_DEADLINE_EXCEEDED", cause: error });
   }
-  if (RETRYABLE.has(code)) {
+  if (retryableCodes().has(code)) {
     const retryAfter = Number(error.metadata?.get("retry-after")?.[0]);
     return new ConnectionError(message, {
       code: `JUNCTION_GRPC_${name}`,
@@ -94,6 +102,7 @@ export class GrpcCaller {
       }
     }
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
+    const { Client, credentials } = grpcLibrary();
     try {
       this.#client = new Client(
         config.address,
@@ -126,6 +135,7 @@ export class GrpcCaller {
         cause: error,
       });
     }
+    const { Metadata, status } = grpcLibrary();
     const metadata = new Metadata();
     metadata.set("traceparent", message.traceparent);
     if (message.tracestate) metadata.set("tracestate", message.tracestate);

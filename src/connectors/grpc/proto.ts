@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
+import type { loadSync } from "@grpc/proto-loader";
 import { ConfigError } from "../../api/errors.js";
+import { protoLoaderLibrary } from "./library.js";
 
 export interface ProtoConfig {
   proto: string;
@@ -46,7 +47,7 @@ export function loadMethod(config: ProtoConfig, configDir: string, who: string):
   }
   let definitions: ReturnType<typeof loadSync>;
   try {
-    definitions = loadSync(file, {
+    definitions = protoLoaderLibrary().loadSync(file, {
       keepCase: config.keepCase ?? false,
       longs: String,
       enums: String,

@@ -1,17 +1,10 @@
-import {
-  Metadata,
-  type MethodDefinition,
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  type sendUnaryData,
-  status,
-} from "@grpc/grpc-js";
+import type { Metadata, MethodDefinition, Server, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import jsonata from "jsonata";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConfigError, ShuttingDownError, ValidationError } from "../../api/errors.js";
 import { createMessage, type MessageInit, newMessageId } from "../../api/message.js";
 import type { GrpcSourceConfig } from "./config.js";
+import { grpcLibrary } from "./library.js";
 import { type LoadedMethod, loadMethod, responseFields } from "./proto.js";
 
 /** Request metadata never copied into message headers: credentials and transport details. */
@@ -59,6 +52,7 @@ export class GrpcSource implements Source {
   async start(context: SourceContext): Promise<void> {
     const who = `grpc source (route ${context.owner})`;
     const method = loadMethod(this.config, context.configDir, who);
+    const { Server, ServerCredentials, status } = grpcLibrary();
     const { definition } = method;
     if (definition.requestStream || definition.responseStream) {
       throw new ConfigError(`${who}: ${method.name} is a streaming method; the source serves unary methods`);
@@ -128,6 +122,7 @@ export class GrpcSource implements Source {
   async #handle(call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): Promise<void> {
     const context = this.#context!;
     const method = this.#method!;
+    const { Metadata, status } = grpcLibrary();
     const headers = headersFromMetadata(call.metadata);
     const first = (key: string) => {
       const value = call.metadata.get(key)[0];

@@ -1,4 +1,4 @@
-import type { SASLOptions } from "@platformatic/kafka";
+import type * as Kafka from "@platformatic/kafka";
 import { parseDuration } from "../../config/schema-types.js";
 import { parseBrokers } from "./mapping.js";
 
@@ -28,9 +28,20 @@ export function clientOptions(config: KafkaClientConfig, who: string) {
             mechanism: config.sasl.mechanism,
             username: config.sasl.username,
             password: config.sasl.password,
-          } satisfies SASLOptions,
+          } satisfies Kafka.SASLOptions,
         }
       : {}),
     ...(config.tls ? { tls: {}, tlsServerName: true } : {}),
   };
+}
+
+let library: Promise<typeof Kafka> | undefined;
+
+/**
+ * @platformatic/kafka, loaded when the first Kafka client is created: it takes about 1.4 s to
+ * import, which a config without Kafka should not pay at start. ESM only, hence `import()`.
+ */
+export function loadKafka(): Promise<typeof Kafka> {
+  library ??= import("@platformatic/kafka");
+  return library;
 }

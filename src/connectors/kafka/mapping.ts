@@ -1,4 +1,3 @@
-import { TimeoutError as KafkaTimeoutError } from "@platformatic/kafka";
 import {
   ConfigError,
   ConnectionError,
@@ -302,6 +301,10 @@ function flatten(error: unknown, depth = 0): KafkaErrorFacts[] {
   return facts;
 }
 
+function timeoutClass(fact: KafkaErrorFacts): boolean {
+  return (fact.constructor as { code?: unknown } | undefined)?.code === "PLT_KFK_TIMEOUT";
+}
+
 export function isAuthenticationError(error: unknown): boolean {
   return flatten(error).some(
     (fact) =>
@@ -338,8 +341,9 @@ export function classifyKafkaError(error: unknown, what: string): JunctionError 
       },
     );
   }
-  // The client's TimeoutError carries the code PLT_KFK_NETWORK (1.35), so check its class as well.
-  if (facts.some((fact) => fact instanceof KafkaTimeoutError || fact.code === "PLT_KFK_TIMEOUT")) {
+  // The client's TimeoutError carries the code PLT_KFK_NETWORK (1.35); its class's static `code` says
+  // PLT_KFK_TIMEOUT. Read that rather than `instanceof`, so this module does not load the client.
+  if (facts.some((fact) => fact.code === "PLT_KFK_TIMEOUT" || timeoutClass(fact))) {
     return new TimeoutError(message, { code: "JUNCTION_KAFKA_TIMEOUT", cause: error });
   }
   if (facts.some((fact) => fact.code === "PLT_KFK_USER" || fact.code?.startsWith("PLT_KFK_UNSUPPORTED"))) {

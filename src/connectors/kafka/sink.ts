@@ -1,9 +1,9 @@
-import { Producer } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
 import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConfigError, ConnectionError, JunctionError, ValidationError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { resolveFormat } from "../../formats/payload.js";
-import { clientOptions } from "./client.js";
+import { clientOptions, loadKafka } from "./client.js";
 import type { KafkaSinkConfig } from "./config.js";
 import { classifyKafkaError, type KafkaFormat, messageToRecord } from "./mapping.js";
 
@@ -14,7 +14,8 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
  * replicas with the idempotent producer). Topic, key and extra headers are templates.
  */
 export class KafkaSink implements Sink {
-  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  readonly #options: ReturnType<typeof clientOptions>;
+  #producer: Promise<Producer<Buffer, Buffer, Buffer, Buffer>> | undefined;
   readonly #who: string;
   readonly #format: KafkaFormat;
 
@@ -24,18 +25,30 @@ export class KafkaSink implements Sink {
   ) {
     this.#who = `kafka sink (route ${context.owner})`;
     this.#format = resolveFormat(config.format, context, this.#who) ?? "json";
-    const idempotent = config.idempotent ?? true;
+    // Options are checked here (bad brokers fail the start); the producer is created on the first
+    // write, once the client library is loaded (it connects lazily in any case).
     try {
-      this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
-        ...clientOptions(config, this.#who),
-        idempotent,
-        acks: -1,
-        autocreateTopics: false,
-      });
+      this.#options = clientOptions(config, this.#who);
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw new ConfigError(`${this.#who}: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  #connect(): Promise<Producer<Buffer, Buffer, Buffer, Buffer>> {
+    this.#producer ??= loadKafka().then(({ Producer }) => {
+      try {
+        return new Producer<Buffer, Buffer, Buffer, Buffer>({
+          ...this.#options,
+          idempotent: this.config.idempotent ?? true,
+          acks: -1,
+          autocreateTopics: false,
+        });
+      } catch (error) {
+        throw new ConfigError(`${this.#who}: ${(error as Error).message}`, { cause: error });
+      }
+    });
+    return this.#producer;
   }
 
   async write(message: Message, signal: AbortSignal): Promise<void> {
@@ -64,7 +77,8 @@ export class KafkaSink implements Sink {
       signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      await Promise.race([this.#producer.send({ messages: [record] }), aborted]);
+      const producer = await Promise.race([this.#connect(), aborted]);
+      await Promise.race([producer.send({ messages: [record] }), aborted]);
     } catch (error) {
       if (error instanceof JunctionError) throw error;
       throw classifyKafkaError(error, `${this.#who}: cannot write to ${topic}`);
@@ -75,7 +89,9 @@ export class KafkaSink implements Sink {
   }
 
   async close(): Promise<void> {
+    const producer = await this.#producer?.catch(() => undefined);
+    if (!producer) return;
     // Force: do not wait for requests that may never be answered (the brokers are down).
-    await new Promise<void>((resolve) => this.#producer.close(true, () => resolve()));
+    await new Promise<void>((resolve) => producer.close(true, () => resolve()));
   }
 }

@@ -1,15 +1,10 @@
 import type { Readable } from "node:stream";
-import {
-  type ConsumeOptions,
-  Consumer,
-  type ConsumerOptions,
-  type Message as KafkaMessage,
-} from "@platformatic/kafka";
+import type { ConsumeOptions, ConsumerOptions, Message as KafkaMessage } from "@platformatic/kafka";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConfigError, ShuttingDownError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { resolveFormat } from "../../formats/payload.js";
-import { clientOptions } from "./client.js";
+import { clientOptions, loadKafka } from "./client.js";
 import type { KafkaSourceConfig } from "./config.js";
 import { classifyKafkaError, isAuthenticationError, recordToInit } from "./mapping.js";
 
@@ -24,10 +19,14 @@ export interface ConsumerLike {
   close(force: boolean, callback: (error?: Error | null) => void): void;
 }
 
-export type ConsumerFactory = (options: ConsumerOptions<Buffer, Buffer, Buffer, Buffer>) => ConsumerLike;
+export type ConsumerFactory = (
+  options: ConsumerOptions<Buffer, Buffer, Buffer, Buffer>,
+) => ConsumerLike | Promise<ConsumerLike>;
 
-const createConsumer: ConsumerFactory = (options) =>
-  new Consumer<Buffer, Buffer, Buffer, Buffer>(options) as unknown as ConsumerLike;
+const createConsumer: ConsumerFactory = async (options) => {
+  const { Consumer } = await loadKafka();
+  return new Consumer<Buffer, Buffer, Buffer, Buffer>(options) as unknown as ConsumerLike;
+};
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -73,7 +72,7 @@ export class KafkaSource implements Source {
     this.#abort = new AbortController();
     let consumer: ConsumerLike;
     try {
-      consumer = this.consumerFactory({ ...options, groupId });
+      consumer = await this.consumerFactory({ ...options, groupId });
     } catch (error) {
       throw new ConfigError(`${who}: ${(error as Error).message}`, { cause: error });
     }
@@ -168,8 +167,7 @@ export class KafkaSource implements Source {
       else partitions.set(key, [record]);
     }
     const format =
-      resolveFormat(this.config.format, context, `kafka source in route "${context.owner}"`) ??
-      "json";
+      resolveFormat(this.config.format, context, `kafka source in route "${context.owner}"`) ?? "json";
     for (const [partitionKey, records] of partitions) {
       const checkpointKey = `kafka:${groupId}:${partitionKey}`;
       const stored = context.checkpoint(checkpointKey);

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { JetStreamApiError, type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import { connect, errors, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
   ConfigError,
@@ -12,6 +12,7 @@ import {
 import { parseDuration } from "../../config/schema-types.js";
 import type { Logger } from "../../observe/logger.js";
 import type { NatsConnectionConfig } from "./config.js";
+import { natsJetStream, natsTransport } from "./library.js";
 
 /**
  * One declared `nats` connection. Sinks and request steps share one client, opened on first use;
@@ -78,7 +79,7 @@ export class NatsConnectionInstance implements ConnectionInstance {
   async open(suffix: string): Promise<NatsConnection> {
     if (this.#closed) throw new ConnectionError("the nats connection is closed");
     try {
-      return await connect({ ...this.#options, name: `${this.#options.name}:${suffix}` });
+      return await natsTransport().connect({ ...this.#options, name: `${this.#options.name}:${suffix}` });
     } catch (error) {
       throw natsError(error, `cannot connect to ${this.config.servers.join(", ")}`);
     }
@@ -106,7 +107,7 @@ export class NatsConnectionInstance implements ConnectionInstance {
   /** A JetStream client bound to the shared connection. */
   async jetstream(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
     const nc = await this.shared();
-    if (!this.#js || this.#shared !== nc) this.#js = jetstream(nc);
+    if (!this.#js || this.#shared !== nc) this.#js = natsJetStream().jetstream(nc);
     return { nc, js: this.#js };
   }
 
@@ -139,6 +140,8 @@ export async function closeQuietly(nc: NatsConnection): Promise<void> {
 export function natsError(error: unknown, what: string): JunctionError {
   if (error instanceof JunctionError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const { errors } = natsTransport();
+  const { JetStreamApiError } = natsJetStream();
   if (error instanceof errors.TimeoutError) {
     return new TimeoutError(`${what}: no answer in time`, { cause: error, code: "JUNCTION_NATS_TIMEOUT" });
   }

@@ -26,10 +26,7 @@ export class NatsRequester implements Requester {
     private readonly context: ComponentContext,
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
-    this.#format = resolveFormat(
-      config.format, context,
-      `nats request in route "${context.owner}"`,
-    );
+    this.#format = resolveFormat(config.format, context, `nats request in route "${context.owner}"`);
   }
 
   async request(message: Message, signal: AbortSignal): Promise<unknown> {

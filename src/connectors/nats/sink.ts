@@ -1,5 +1,3 @@
-import { jetstreamManager } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConnectionError, DeliveryRejectedError, type JunctionError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
@@ -8,6 +6,7 @@ import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { ENVELOPE_HEADERS, encodePayload, envelopeHeaders, safeHeader } from "./codec.js";
 import type { NatsSinkConfig } from "./config.js";
 import { abortable, type NatsConnectionInstance, natsError } from "./connection.js";
+import { natsJetStream, natsTransport } from "./library.js";
 
 const SUBJECT = /^[^\s*>]+$/;
 
@@ -27,7 +26,7 @@ export async function buildHeaders(
   context: Pick<ComponentContext, "render">,
   contentType: string,
 ) {
-  const h = natsHeaders();
+  const h = natsTransport().headers();
   const set = (name: string, value: string) => {
     const safe = safeHeader(name, value);
     if (safe) h.set(safe[0], safe[1]);
@@ -125,7 +124,7 @@ export class JetStreamSink implements Sink {
     cause: unknown,
   ): Promise<JunctionError> {
     try {
-      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      const jsm = await natsJetStream().jetstreamManager(nc, { checkAPI: false });
       await jsm.streams.find(subject);
     } catch (error) {
       if ((error as { name?: string })?.name === "StreamNotFoundError") {

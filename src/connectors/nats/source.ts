@@ -1,16 +1,4 @@
-import {
-  AckPolicy,
-  type Consumer,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  DeliverPolicy,
-  type JetStreamManager,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "@nats-io/jetstream";
+import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConnectionError, ShuttingDownError, ValidationError } from "../../api/errors.js";
@@ -20,6 +8,7 @@ import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, ENVELOPE_HEADERS, stableId } from "./codec.js";
 import type { NatsSourceConfig } from "./config.js";
 import { closeQuietly, type NatsConnectionInstance, natsError } from "./connection.js";
+import { natsJetStream } from "./library.js";
 
 const FETCH_EXPIRES_MS = 5000;
 const nanos = (ms: number) => ms * 1_000_000;
@@ -49,10 +38,10 @@ export class JetStreamSource implements Source {
     const nc = await this.connection.open(`source:${this.route}`);
     let consumer: Consumer;
     try {
-      const jsm = await jetstreamManager(nc, { checkAPI: false });
+      const jsm = await natsJetStream().jetstreamManager(nc, { checkAPI: false });
       await this.#declareStream(jsm, context);
       await this.#declareConsumer(jsm, context);
-      consumer = await jetstream(nc).consumers.get(this.config.stream, this.durable);
+      consumer = await natsJetStream().jetstream(nc).consumers.get(this.config.stream, this.durable);
     } catch (error) {
       await closeQuietly(nc);
       if ((error as { name?: string })?.name === "StreamNotFoundError") {
@@ -101,6 +90,7 @@ export class JetStreamSource implements Source {
     } catch (error) {
       if ((error as { name?: string })?.name !== "StreamNotFoundError") throw error;
     }
+    const { RetentionPolicy, StorageType } = natsJetStream();
     await jsm.streams.add({
       name: this.config.stream,
       subjects: declare.subjects,
@@ -118,6 +108,7 @@ export class JetStreamSource implements Source {
   }
 
   async #declareConsumer(jsm: JetStreamManager, context: SourceContext): Promise<void> {
+    const { AckPolicy, DeliverPolicy } = natsJetStream();
     const wanted = {
       ack_wait: nanos(parseDuration(this.config.ackWait ?? "30s")),
       max_deliver: this.config.maxDeliver ?? -1,

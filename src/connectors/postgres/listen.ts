@@ -1,4 +1,5 @@
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import type { Source, SourceContext } from "../../api/component.js";
 import {
   ConfigError,
@@ -11,6 +12,9 @@ import type { MessageInit } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import type { PostgresSourceConfig } from "./config.js";
 import { classifyPostgres, type PostgresConnection, postgresDialect } from "./connection.js";
+
+// pg loads when the source starts, not at import (as in connection.ts).
+const require = createRequire(import.meta.url);
 
 /**
  * LISTEN/NOTIFY: one dedicated connection LISTENs on the channels and every notification becomes
@@ -33,7 +37,8 @@ export class ListenSource implements Source {
   async start(context: SourceContext): Promise<void> {
     const first = this.#calls++ === 0;
     const prefix = `postgres connection "${this.connection.name}"`;
-    const client = new pg.Client(this.connection.clientConfig);
+    const { Client } = require("pg") as typeof pg;
+    const client = new Client(this.connection.clientConfig);
     let gone = false;
     const drop = (error: unknown) => {
       if (gone || this.#client !== client) return;
