@@ -57,6 +57,64 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a large batch over several channels keeps each message with its own deliveries, in order", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
+    store.subscribe("t", "t:a");
+    store.subscribe("t", "t:b");
+    // 101 appends: more than one multi-row INSERT, channels alternating in runs, some keyed.
+    const appends = Array.from({ length: 101 }, (_, index) => ({
+      channel: Math.floor(index / 7) % 2 === 0 ? "q" : "t",
+      message: message({ index }),
+      partitionKey: index % 3 === 0 ? `k${index % 5}` : null,
+    }));
+    await store.commit({ appends });
+    const expected = (channel: string) =>
+      appends.filter((append) => append.channel === channel).map((append) => append.message);
+    assert.equal(store.depth("q"), expected("q").length);
+    assert.equal(store.depth("t:a"), expected("t").length);
+    for (const [subscription, channel] of [
+      ["q", "q"],
+      ["t:a", "t"],
+      ["t:b", "t"],
+    ]) {
+      const claimed: { id: string; data: unknown }[] = [];
+      for (;;) {
+        // Acking what was claimed lets the next message of each key through.
+        const batch = await store.claim(subscription, 500, 10_000);
+        if (batch.length === 0) break;
+        claimed.push(...batch.map((delivery) => delivery.message));
+        await store.commit({ acks: batch.map((delivery) => delivery.deliveryId) });
+      }
+      const want = expected(channel);
+      assert.deepEqual(
+        claimed.map((m) => m.id).sort(),
+        want.map((m) => m.id).sort(),
+        `${subscription} gets every message of ${channel} once`,
+      );
+      for (const m of claimed)
+        assert.deepEqual(m.data, want.find((w) => w.id === m.id)?.data, "body stored with its own id");
+      // Per key, messages come in append order.
+      const position = new Map(want.map((m, index) => [m.id, index]));
+      const keyOf = new Map(appends.map((append) => [append.message.id, append.partitionKey]));
+      const lastByKey = new Map<string, number>();
+      for (const m of claimed) {
+        const key = keyOf.get(m.id);
+        if (!key) continue;
+        const at = position.get(m.id) ?? -1;
+        assert.ok(at > (lastByKey.get(key) ?? -1), `key ${key} out of order`);
+        lastByKey.set(key, at);
+      }
+    }
+    assert.deepEqual(
+      (await store.stats()).map((stat) => stat.depth),
+      [0, 0, 0],
+    );
+    await store.close();
+  });
+
   test("order is kept per partition key: the next message of a key waits for the one before", async () => {
     const store = open();
     store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });

@@ -19,6 +19,11 @@ import type {
 } from "../store.js";
 import { MIGRATIONS } from "./schema.js";
 
+const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
+const INSERT_DELIVERY = "INSERT INTO deliveries (subscription, seq, pkey, visible_at)";
+/** Rows per multi-row INSERT: fewer statement runs per batch, at most 32 statements cached per table. */
+const ROWS_PER_INSERT = 32;
+
 export interface SqliteStoreOptions {
   path: string;
   /** `process`: survives a process crash (WAL, synchronous=NORMAL). `os`: also an OS crash (synchronous=FULL). */
@@ -121,12 +126,8 @@ export class SqliteStore implements Store {
   private prepare() {
     const db = this.#db;
     return {
-      insertMessage: db.prepare(
-        "INSERT INTO messages (channel, id, body, appended_at, pending) VALUES (?, ?, ?, ?, ?)",
-      ),
-      insertDelivery: db.prepare(
-        "INSERT INTO deliveries (subscription, seq, pkey, visible_at) VALUES (?, ?, ?, ?)",
-      ),
+      insertMessage: db.prepare(`${INSERT_MESSAGE} VALUES (?, ?, ?, ?, ?)`),
+      insertDelivery: db.prepare(`${INSERT_DELIVERY} VALUES (?, ?, ?, ?)`),
       selectDelivery: db.prepare("SELECT id, seq, subscription, history FROM deliveries WHERE handle = ?"),
       takeDelivery: db.prepare("DELETE FROM deliveries WHERE handle = ? RETURNING seq, subscription"),
       decrementPending: db.prepare("UPDATE messages SET pending = pending - 1 WHERE seq = ?"),
@@ -276,24 +277,7 @@ export class SqliteStore implements Store {
       if (existing) return { duplicateOf: existing.value };
       s.insertIdempotency.run(scope, key, value, now);
     }
-    for (const append of batch.appends ?? []) {
-      const channel = this.#channels.get(append.channel);
-      if (!channel) throw new Error(`unknown channel ${append.channel}`);
-      const subscriptions = this.#channelSubscriptions.get(append.channel) ?? [];
-      const info = s.insertMessage.run(
-        append.channel,
-        append.message.id,
-        JSON.stringify(append.message),
-        now,
-        subscriptions.length,
-      );
-      for (const subscription of subscriptions) {
-        s.insertDelivery.run(subscription, info.lastInsertRowid, append.partitionKey, now);
-        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
-        this.#countDelivery(subscription, 1);
-        touched.add(subscription);
-      }
-    }
+    if (batch.appends?.length) this.#append(batch.appends, now, touched);
     for (const deliveryId of batch.acks ?? []) this.#finishDelivery(deliveryId);
     for (const nack of batch.nacks ?? []) {
       const row = s.selectDelivery.get(nack.deliveryId) as Row | undefined;
@@ -324,6 +308,73 @@ export class SqliteStore implements Store {
     if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
     for (const { scope, key } of batch.dedupe ?? []) s.upsertDedupe.run(scope, key, now);
     return {};
+  }
+
+  /**
+   * Insert appended messages and their deliveries with multi-row INSERTs (up to ROWS_PER_INSERT
+   * rows a statement), and count the deliveries once per run of appends to the same channel.
+   */
+  #append(appends: NonNullable<CommitBatch["appends"]>, now: number, touched: Set<string>): void {
+    const messageParams: unknown[] = [];
+    const subscriptionsOf: string[][] = [];
+    let runChannel = "";
+    let runLength = 0;
+    const countRun = () => {
+      for (const subscription of this.#channelSubscriptions.get(runChannel) ?? []) {
+        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + runLength);
+        this.#countDelivery(subscription, runLength);
+        touched.add(subscription);
+      }
+    };
+    for (const append of appends) {
+      if (append.channel !== runChannel) {
+        if (!this.#channels.has(append.channel)) throw new Error(`unknown channel ${append.channel}`);
+        if (runLength > 0) countRun();
+        runChannel = append.channel;
+        runLength = 0;
+      }
+      runLength++;
+      const subscriptions = this.#channelSubscriptions.get(append.channel) ?? [];
+      subscriptionsOf.push(subscriptions);
+      messageParams.push(
+        append.channel,
+        append.message.id,
+        JSON.stringify(append.message),
+        now,
+        subscriptions.length,
+      );
+    }
+    if (runLength > 0) countRun();
+    // A rowid without an explicit value is max(rowid) + 1, so one statement's rows get consecutive seqs.
+    const seqs = this.#insertRows(this.#insertMessages, 5, messageParams);
+    const deliveryParams: unknown[] = [];
+    appends.forEach((append, index) => {
+      for (const subscription of subscriptionsOf[index])
+        deliveryParams.push(subscription, seqs[index], append.partitionKey, now);
+    });
+    this.#insertRows(this.#insertDeliveries, 4, deliveryParams);
+  }
+
+  readonly #insertMessages = new Map<number, Database.Statement>();
+  readonly #insertDeliveries = new Map<number, Database.Statement>();
+
+  /** Run multi-row inserts over `params` (`width` per row); returns each row's rowid, in order. */
+  #insertRows(cache: Map<number, Database.Statement>, width: number, params: unknown[]): number[] {
+    const rowids: number[] = [];
+    for (let start = 0; start < params.length; start += width * ROWS_PER_INSERT) {
+      const end = Math.min(params.length, start + width * ROWS_PER_INSERT);
+      const rows = (end - start) / width;
+      let statement = cache.get(rows);
+      if (!statement) {
+        const base = cache === this.#insertMessages ? INSERT_MESSAGE : INSERT_DELIVERY;
+        const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
+        statement = this.#db.prepare(`${base} VALUES ${Array.from({ length: rows }, () => row).join(", ")}`);
+        cache.set(rows, statement);
+      }
+      const last = Number(statement.run(params.slice(start, end)).lastInsertRowid);
+      for (let index = rows - 1; index >= 0; index--) rowids.push(last - index);
+    }
+    return rowids;
   }
 
   /** One row per message: its hops in this commit, in order. */
