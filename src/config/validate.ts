@@ -24,12 +24,61 @@ interface ValidationContext {
 }
 
 // verbose: errors carry the offending value, so a `format` error can say what is wrong with it.
-const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false, verbose: true });
+// optimize: false: each validator runs once per start, so ajv's code optimisation passes (a third of
+// the compile time) cost more than they save.
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: false,
+  useDefaults: false,
+  verbose: true,
+  code: { optimize: false },
+});
 for (const [name, check] of Object.entries(VALUE_FORMATS)) {
   ajv.addFormat(name, { type: "string", validate: (value: string) => check?.(value) === undefined });
 }
 const compiled = new WeakMap<TSchema, ValidateFunction>();
-const shapes = new WeakMap<Registry, TSchema>();
+
+/**
+ * The root shape split in two, so a start compiles only what its config has: the root object with
+ * each section accepted as anything (type, required and unknown top-level keys), and each section's
+ * own schema, compiled when a config first has that section.
+ */
+interface Shape {
+  root: TSchema;
+  sections: [string, TSchema][];
+}
+const shapes = new WeakMap<Registry, Shape>();
+
+function shapeOf(registry: Registry): Shape {
+  let shape = shapes.get(registry);
+  if (!shape) {
+    const full = rootSchema(registry, "shape");
+    const properties = ((full as { properties?: Record<string, TSchema> }).properties ?? {}) as Record<
+      string,
+      TSchema
+    >;
+    shape = {
+      root: { ...full, properties: Object.fromEntries(Object.keys(properties).map((key) => [key, {}])) },
+      sections: Object.entries(properties),
+    };
+    shapes.set(registry, shape);
+  }
+  return shape;
+}
+
+/** ajv's errors for the whole shape, in the order one validator of the whole shape gives them. */
+function checkShape(ctx: ValidationContext, raw: unknown): void {
+  const shape = shapeOf(ctx.registry);
+  const validateRoot = validator(shape.root);
+  if (!validateRoot(raw)) reportSchemaErrors(ctx, [], validateRoot.errors ?? [], shape.root);
+  if (!isObject(raw)) return;
+  for (const [key, schema] of shape.sections) {
+    // As ajv's `properties`: a section that is undefined is absent.
+    if (raw[key] === undefined) continue;
+    const validateSection = validator(schema);
+    if (!validateSection(raw[key])) reportSchemaErrors(ctx, [key], validateSection.errors ?? [], schema);
+  }
+}
 const connectionExtrasSchema = Type.Object(
   Object.fromEntries(Object.entries(ConnectionExtras).map(([key, schema]) => [key, Type.Optional(schema)])),
   { additionalProperties: true },
@@ -292,15 +341,7 @@ export function validateConfig(
     locate: options.locate ?? (() => undefined),
     ...(options.file ? { file: options.file } : {}),
   };
-  let shape = shapes.get(options.registry);
-  if (!shape) {
-    shape = rootSchema(options.registry, "shape");
-    shapes.set(options.registry, shape);
-  }
-  const validateShape = validator(shape);
-  if (!validateShape(raw)) {
-    reportSchemaErrors(ctx, [], validateShape.errors ?? [], shape);
-  }
+  checkShape(ctx, raw);
   if (!isObject(raw)) return { issues: ctx.issues };
 
   const connections = isObject(raw.connections) ? raw.connections : {};
