@@ -18,7 +18,10 @@ test("a format names exactly one known codec", () => {
       return error instanceof ConfigError && /amqp sink: unknown format "cbor"/.test(error.message);
     },
   );
-  assert.throws(() => resolveFormat({ json: {}, csv: {} }, { configDir: dir }, "s"), /exactly one codec \(got 2\)/);
+  assert.throws(
+    () => resolveFormat({ json: {}, csv: {} }, { configDir: dir }, "s"),
+    /exactly one codec \(got 2\)/,
+  );
 });
 
 test("file paths are taken from the configuration's folder and loaded at start", () => {
@@ -27,7 +30,8 @@ test("file paths are taken from the configuration's folder and loaded at start",
   const bytes = format.encode({ sku: "A", qty: 3 });
   assert.deepEqual(format.decode(bytes), { sku: "A", qty: 3 });
   assert.throws(
-    () => resolveFormat({ protobuf: { proto: "line.proto", type: "Nope" } }, { configDir: dir }, "nats source"),
+    () =>
+      resolveFormat({ protobuf: { proto: "line.proto", type: "Nope" } }, { configDir: dir }, "nats source"),
     /nats source: protobuf: no message type Nope/,
   );
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { ConfigError } from "../api/errors.js";
 import type { ComponentContext } from "../api/component.js";
+import { ConfigError } from "../api/errors.js";
 import type { AvroSchemaLookup } from "./avro.js";
 import type { Codec } from "./codec.js";
 import { messageOf } from "./codec.js";
@@ -48,7 +48,8 @@ export function resolveFormat(
   const codec: Codec<any> | undefined = codecFor(name);
   if (!codec) throw new ConfigError(`${where}: unknown format "${name}"`);
   const options = withFilesLoaded(name, { ...(config[name] ?? {}) }, configDir, where);
-  if (name === "avro-confluent" && context.schemaById) options.schemaById = avroSchemaLookup(context.schemaById);
+  if (name === "avro-confluent" && context.schemaById)
+    options.schemaById = avroSchemaLookup(context.schemaById);
   const multiple = codec.multiple(options);
   const contentType = codec.mediaTypes[0] ?? "application/octet-stream";
   const format: PayloadFormat = {
@@ -123,7 +124,8 @@ function avroSchemaLookup(schemaById: NonNullable<ComponentContext["schemaById"]
   return (id) => {
     const found = schemaById(id);
     if (!found) return undefined;
-    if (found.schemaType !== "AVRO") throw new Error(`schema id ${id} is a ${found.schemaType} schema, not Avro`);
+    if (found.schemaType !== "AVRO")
+      throw new Error(`schema id ${id} is a ${found.schemaType} schema, not Avro`);
     return JSON.parse(found.schema);
   };
 }

@@ -124,10 +124,7 @@ class ReadLoop {
   ) {
     this.#batch = config.batch ?? 100;
     this.#claimIdleMs = parseDuration(config.claimIdle ?? "60s");
-    this.#format = resolveFormat(
-      config.format, context,
-      `redis source in route "${context.owner}"`,
-    );
+    this.#format = resolveFormat(config.format, context, `redis source in route "${context.owner}"`);
   }
 
   start(): void {

@@ -55,10 +55,7 @@ export class WebhookSource implements Source {
 
   async start(context: SourceContext): Promise<void> {
     this.#context = context;
-    this.#format = resolveFormat(
-      this.config.format, context,
-      `webhook source in route "${context.owner}"`,
-    );
+    this.#format = resolveFormat(this.config.format, context, `webhook source in route "${context.owner}"`);
     const mount = context.httpServer(this.config.listen);
     mount.route({
       method: this.config.method ?? "POST",
