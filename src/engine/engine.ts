@@ -207,6 +207,7 @@ export class Engine {
       const target: ChannelTarget = {
         name: `channel:${channel.name}`,
         channel: channel.name,
+        keyed: Boolean(channel.partitionBy),
         partitionKey: async (message: Message) => {
           if (!channel.partitionBy) return null;
           const key = await this.#evaluator.evaluate(channel.partitionBy, message.data, message);
@@ -420,7 +421,11 @@ export class Engine {
           if (isChannelTarget(target)) {
             await this.store.commit({
               appends: [
-                { channel: target.channel, message: notice, partitionKey: await target.partitionKey(notice) },
+                {
+                  channel: target.channel,
+                  message: notice,
+                  partitionKey: target.keyed ? await target.partitionKey(notice) : null,
+                },
               ],
             });
           } else await target.deliver(notice, AbortSignal.timeout(30_000));
@@ -443,6 +448,8 @@ export class Engine {
   ): SourceContext {
     const base = this.#context(route.name);
     const channel = subscription;
+    const received = `from:${route.from.kind}`;
+    const directDetail = direct ? { channels: direct.map((target) => target.channel) } : undefined;
     return {
       ...base,
       signal: this.#abort.signal,
@@ -474,8 +481,15 @@ export class Engine {
         const appends: Append[] = [];
         const journal: JournalEntry[] = [];
         for (const message of messages) {
-          const hop = { messageId: message.id, correlationId: message.correlationId, route: route.name };
-          journal.push({ ...hop, step: `from:${route.from.kind}`, outcome: "received", durationMs: 0 });
+          const { id: messageId, correlationId } = message;
+          journal.push({
+            messageId,
+            correlationId,
+            route: route.name,
+            step: received,
+            outcome: "received",
+            durationMs: 0,
+          });
           if (!direct) {
             appends.push({ channel, message, partitionKey: null });
             continue;
@@ -484,15 +498,18 @@ export class Engine {
             appends.push({
               channel: target.channel,
               message,
-              partitionKey: await target.partitionKey(message),
+              partitionKey: target.keyed ? await target.partitionKey(message) : null,
             });
           }
+          // One detail object for every message of the route: it is only read (serialised, counted).
           journal.push({
-            ...hop,
+            messageId,
+            correlationId,
+            route: route.name,
             step: null,
             outcome: "processed",
             durationMs: 0,
-            detail: { channels: direct.map((t) => t.channel) },
+            detail: directDetail!,
           });
         }
         const result = await this.store.commit({

@@ -10,6 +10,8 @@ import type { Append, CommitBatch, Delivery, JournalEntry, Store } from "../stor
 /** A target that is a durable channel: written in the same transaction as the acknowledgement. */
 export interface ChannelTarget extends Target {
   readonly channel: string;
+  /** False when the channel has no `partitionBy`: every key is null, nothing to evaluate per message. */
+  readonly keyed: boolean;
   partitionKey(message: Message): Promise<string | null>;
   /** True when some subscription of the channel is above its high-water mark. */
   full(): boolean;
@@ -255,7 +257,7 @@ export class RouteRunner {
             appends.push({
               channel: target.channel,
               message: onward(item.message),
-              partitionKey: await target.partitionKey(item.message),
+              partitionKey: target.keyed ? await target.partitionKey(item.message) : null,
             });
           } else {
             const key = `${item.message.id}>${target.name}`;

@@ -235,7 +235,7 @@ export class Metrics {
     const route = entry.route;
     switch (entry.outcome) {
       case "received":
-        this.#consumed.inc({ route, connector: (entry.step ?? "").replace(/^from:/, "") });
+        this.#consumed.inc({ route, connector: connectorOf(entry.step) });
         break;
       case "sent":
         if (entry.step?.startsWith("channel:")) break;
@@ -257,6 +257,12 @@ export class Metrics {
         break;
     }
   }
+}
+
+/** `from:webhook` → `webhook`. */
+function connectorOf(step: string | null | undefined): string {
+  if (!step) return "";
+  return step.startsWith("from:") ? step.slice(5) : step;
 }
 
 /** Health of a change data capture slot (or binlog reader), by `route:slot`. */
@@ -306,18 +312,25 @@ export function observedStore(
   observers: { observe(batch: CommitBatch): void }[],
   transform: (batch: CommitBatch) => CommitBatch = (batch) => batch,
 ): Store {
+  const commit = async (given: CommitBatch) => {
+    const batch = transform(given);
+    const result = await store.commit(batch);
+    if (!result.duplicateOf) for (const observer of observers) observer.observe(given);
+    return result;
+  };
+  // Bound once per method, not on every access: `depth` and `commit` are read per message.
+  const bound = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, property) {
-      if (property === "commit") {
-        return async (given: CommitBatch) => {
-          const batch = transform(given);
-          const result = await target.commit(batch);
-          if (!result.duplicateOf) for (const observer of observers) observer.observe(given);
-          return result;
-        };
-      }
+      if (property === "commit") return commit;
       const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
+      let method = bound.get(property);
+      if (method === undefined) {
+        method = value.bind(target);
+        bound.set(property, method);
+      }
+      return method;
     },
   });
 }

@@ -422,22 +422,26 @@ export class SqliteStore implements Store {
     const now = Date.now();
     return this.#db.transaction(() => {
       const rows = s.claimCandidates.all(subscription, now, max) as Row[];
-      const handles = rows.map((row) => {
+      // One pass, one result array: a drain claims every message through here.
+      const deliveries: Delivery[] = new Array(rows.length);
+      let fresh = 0;
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index];
         const handle = this.#nextHandle++;
         s.lease.run(now + leaseMs, handle, row.id);
-        return handle;
-      });
-      // A row whose lease expired was counted out of the depth when it was first claimed.
-      const fresh = rows.filter((row) => row.leased === 0).length;
+        // A row whose lease expired was counted out of the depth when it was first claimed.
+        if (row.leased === 0) fresh++;
+        deliveries[index] = {
+          deliveryId: handle,
+          subscription,
+          message: JSON.parse(row.body),
+          attempts: row.attempts,
+          progress: row.progress ? JSON.parse(row.progress) : [],
+          history: row.history ? JSON.parse(row.history) : [],
+        };
+      }
       if (fresh > 0) this.#depth.set(subscription, (this.#depth.get(subscription) ?? fresh) - fresh);
-      return rows.map((row, index) => ({
-        deliveryId: handles[index],
-        subscription,
-        message: JSON.parse(row.body),
-        attempts: row.attempts,
-        progress: row.progress ? JSON.parse(row.progress) : [],
-        history: row.history ? JSON.parse(row.history) : [],
-      }));
+      return deliveries;
     })();
   }
 
