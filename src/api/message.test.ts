@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validate, version } from "uuid";
-import { newMessageId } from "./message.js";
+import { childTraceparent, newMessageId, normaliseTraceparent } from "./message.js";
 
 test("message ids are valid UUIDv7 with the RFC variant", () => {
   for (let i = 0; i < 2000; i++) {
@@ -32,4 +32,23 @@ test("a message id carries the current time in its first 48 bits", () => {
   const msecs = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
   // The sequence may borrow a millisecond ahead when it overflows, never more than a few.
   assert.ok(msecs >= before && msecs <= after + 5, `${msecs} not in [${before}, ${after}]`);
+});
+
+test("new trace contexts are valid W3C traceparents with random, distinct ids", () => {
+  const traces = new Set<string>();
+  const spans = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const traceparent = normaliseTraceparent(undefined);
+    const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(traceparent);
+    assert.ok(match, traceparent);
+    traces.add(match[1]);
+    spans.add(match[2]);
+    const child = childTraceparent(traceparent);
+    assert.equal(child.slice(0, 36), traceparent.slice(0, 36), "a child keeps the trace id");
+    assert.notEqual(child, traceparent);
+  }
+  assert.equal(traces.size, 5000);
+  assert.equal(spans.size, 5000);
+  const given = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  assert.equal(normaliseTraceparent(given), given);
 });

@@ -1,4 +1,4 @@
-import { createHash, randomFillSync, randomUUID } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 
 /**
  * A Junction message: a CloudEvents 1.0 envelope with `data`, plus transport `headers`.
@@ -105,23 +105,34 @@ export function derivedId(parentId: string, salt: string): string {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** 128 random bits as hex; randomUUID draws from a cached entropy pool, unlike randomBytes per call. */
-function randomHex32(): string {
-  const uuid = randomUUID();
-  return uuid.slice(0, 8) + uuid.slice(9, 13) + uuid.slice(14, 18) + uuid.slice(19, 23) + uuid.slice(24);
+/** `bytes` random bytes as lowercase hex, from the same pool as the ids; never all zeros (invalid in W3C trace context). */
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  let out = "";
+  let any = 0;
+  for (let index = 0; index < bytes; index++) {
+    const byte = POOL[poolOffset + index];
+    any |= byte;
+    out += HEX[byte];
+  }
+  poolOffset += bytes;
+  return any === 0 ? randomHex(bytes) : out;
 }
 
 /** Accept a W3C traceparent as given when valid; otherwise start a new trace. */
 export function normaliseTraceparent(value: string | undefined): string {
   if (value && TRACEPARENT.test(value) && !value.includes("-00000000000000000000000000000000-")) return value;
-  return `00-${randomHex32()}-${randomHex32().slice(0, 16)}-01`;
+  return `00-${randomHex(16)}-${randomHex(8)}-01`;
 }
 
 /** A child span id for the next hop, same trace. */
 export function childTraceparent(parent: string): string {
   const match = TRACEPARENT.exec(parent);
   if (!match) return normaliseTraceparent(undefined);
-  return `00-${match[1]}-${randomHex32().slice(0, 16)}-${match[3]}`;
+  return `00-${match[1]}-${randomHex(8)}-${match[3]}`;
 }
 
 export function createMessage(init: MessageInit): Message {

@@ -388,14 +388,16 @@ export class SqliteStore implements Store {
       const hops: StoredHop[] = [];
       for (let index = start; index < end; index++) {
         const entry = entries[index];
-        hops.push({
+        // Same keys in the same order as before, without a spread object per optional field.
+        const hop: StoredHop = {
           route: entry.route,
           step: entry.step,
           outcome: entry.outcome,
           durationMs: entry.durationMs,
-          ...(entry.error ? { error: entry.error } : {}),
-          ...(entry.detail ? { detail: entry.detail } : {}),
-        });
+        };
+        if (entry.error) hop.error = entry.error;
+        if (entry.detail) hop.detail = entry.detail;
+        hops.push(hop);
       }
       const correlation = first.correlationId === first.messageId ? null : first.correlationId;
       insert.run(now, first.messageId, correlation, JSON.stringify(hops));
