@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
@@ -90,6 +92,42 @@ routes:
 `),
       /http in route "r".*missing\.avsc/,
     );
+  });
+});
+
+describe("format: on the file connector", () => {
+  test("a YAML file (one record per document) becomes XML files, one per message; a bad file moves to failed with the line", async () => {
+    const running = await startEngine(`
+routes:
+  yaml-drop:
+    from: { file: { dir: in, pattern: "*.yaml", pollInterval: 50ms, format: { yaml: { multiple: true } } } }
+    to:
+      - file: { mode: export, path: "out/{{ sku }}.xml", format: { xml: { root: line, declaration: false } } }
+`);
+    try {
+      const dir = join(running.dir, "in");
+      await eventually(() => existsSync(dir));
+      writeFileSync(join(dir, ".lines.tmp"), "sku: A-1\nqty: 2\n---\nsku: B-2\nqty: 3\n");
+      renameSync(join(dir, ".lines.tmp"), join(dir, "lines.yaml"));
+      const out = join(running.dir, "out");
+      await eventually(
+        () => existsSync(join(out, "A-1.xml")) && existsSync(join(out, "B-2.xml")),
+        10_000,
+        "two XML files",
+      );
+      assert.equal(readFileSync(join(out, "A-1.xml"), "utf8"), "<line><sku>A-1</sku><qty>2</qty></line>");
+      assert.equal(readFileSync(join(out, "B-2.xml"), "utf8"), "<line><sku>B-2</sku><qty>3</qty></line>");
+
+      writeFileSync(join(dir, ".bad.tmp"), "sku: C-3\nqty: [1, 2\n");
+      renameSync(join(dir, ".bad.tmp"), join(dir, "bad.yaml"));
+      const failed = join(dir, "failed");
+      await eventually(() => existsSync(join(failed, "bad.yaml")), 10_000, "the bad file in failed/");
+      const reason = readdirSync(failed).find((name) => name.startsWith("bad.yaml") && name !== "bad.yaml");
+      assert.ok(reason, "a reason file beside it");
+      assert.match(readFileSync(join(failed, reason), "utf8"), /cannot be read as yaml: .*line/);
+    } finally {
+      await running.stop();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { Duration, Size, Template } from "../../config/schema-types.js";
+import { formatOptionSchema } from "../../formats/index.js";
 
 const RecordFormat = Type.Union(
   [Type.Literal("csv"), Type.Literal("ndjson"), Type.Literal("json"), Type.Literal("xml")],
@@ -29,7 +30,14 @@ export const FileSourceSchema = Type.Object(
         examples: ["*.csv", "orders-*.ndjson"],
       }),
     ),
-    format: Type.Optional(RecordFormat),
+    format: Type.Optional(
+      Type.Union([
+        RecordFormat,
+        formatOptionSchema(
+          "Any codec, by its key (`format: { yaml: {} }`, `format: { avro: { schemaFile: order.avsc } }`): the whole file is one payload, decoded at once (at most `maxRecordSize`); a list codec gives one message per record. The names csv, ndjson, json and xml stream records instead.",
+        ),
+      ]),
+    ),
     pollInterval: Type.Optional(
       Duration({
         description:
@@ -131,11 +139,16 @@ export const FileSinkSchema = Type.Object(
       }),
     ),
     format: Type.Optional(
-      Type.Union([Type.Literal("ndjson"), Type.Literal("csv"), Type.Literal("json")], {
-        default: "ndjson",
-        description:
-          "ndjson: JSON lines (an array in export mode gives one line per element). csv: objects as rows, nested values as JSON. json: export mode only, the data as one JSON document.",
-      }),
+      Type.Union([
+        Type.Union([Type.Literal("ndjson"), Type.Literal("csv"), Type.Literal("json")], {
+          default: "ndjson",
+          description:
+            "ndjson: JSON lines (an array in export mode gives one line per element). csv: objects as rows, nested values as JSON. json: export mode only, the data as one JSON document.",
+        }),
+        formatOptionSchema(
+          "Export mode: any codec, by its key (`format: { xml: { root: order } }`): each message's data encoded as one file.",
+        ),
+      ]),
     ),
     columns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {

@@ -35,14 +35,14 @@ export function exportPath(configDir: string, template: string, rendered: string
  * Readers see the old file or the new one, never a part; a repeat of the same message overwrites
  * with the same content.
  */
-export async function writeAtomically(path: string, content: string): Promise<void> {
+export async function writeAtomically(path: string, content: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   let handle: FileHandle | undefined;
   try {
     await mkdir(dir, { recursive: true });
     handle = await open(temp, "wx");
-    await handle.writeFile(content, "utf8");
+    await handle.writeFile(content);
     await handle.sync();
     await handle.close();
     handle = undefined;

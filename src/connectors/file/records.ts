@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { extname } from "node:path";
 import { Readable } from "node:stream";
 import { ValidationError } from "../../api/errors.js";
+import type { PayloadFormat } from "../../formats/payload.js";
 import type { ColumnTypeName, RecordFormatName } from "./config.js";
 
 /**
@@ -12,7 +13,8 @@ import type { ColumnTypeName, RecordFormatName } from "./config.js";
 export type RecordItem = { line: number; record: unknown } | { line: number; reason: string; raw: unknown };
 
 export interface ReadOptions {
-  format: RecordFormatName;
+  /** A record format streamed record by record, or a codec decoding the whole file at once. */
+  format: RecordFormatName | PayloadFormat;
   header: boolean;
   names?: string[];
   delimiter: string;

@@ -3,6 +3,7 @@ import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConfigError, ConnectionError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration, parseSize } from "../../config/schema-types.js";
+import { resolveFormat } from "../../formats/payload.js";
 import { AppendWriter } from "./append-writer.js";
 import type { FileSinkConfig } from "./config.js";
 import { exportText } from "./encode.js";
@@ -17,6 +18,10 @@ function ensureNotAborted(signal: AbortSignal): void {
 function checkConfig(config: FileSinkConfig, owner: string): void {
   const mode = config.mode ?? "append";
   const where = `file sink of route ${owner}`;
+  if (typeof config.format === "object" && mode !== "export")
+    throw new ConfigError(
+      `${where}: a codec format (format: { ... }) needs mode: export (one file per message)`,
+    );
   if (mode === "append") {
     if (config.format === "json")
       throw new ConfigError(`${where}: format json needs mode: export (append mode writes lines)`);
@@ -36,6 +41,9 @@ function checkConfig(config: FileSinkConfig, owner: string): void {
 /** Writes messages to files: appended lines with rotation, one atomic file per message, or per run. */
 export function createFileSink(config: FileSinkConfig, context: ComponentContext): Sink {
   checkConfig(config, context.owner);
+  const codec = resolveFormat(config.format, context, `file sink in route "${context.owner}"`);
+  const lineFormat =
+    typeof config.format === "string" ? (config.format as "ndjson" | "csv" | "json") : undefined;
   const csv = {
     delimiter: config.delimiter ?? ",",
     header: config.header ?? true,
@@ -43,7 +51,7 @@ export function createFileSink(config: FileSinkConfig, context: ComponentContext
   };
   if (config.mode === "run") {
     const writer = new RunWriter(resolve(context.configDir, config.path), {
-      format: config.format ?? "ndjson",
+      format: lineFormat ?? "ndjson",
       ...csv,
     });
     return {
@@ -55,11 +63,11 @@ export function createFileSink(config: FileSinkConfig, context: ComponentContext
     };
   }
   if ((config.mode ?? "append") === "export") {
-    const format = config.format ?? "ndjson";
+    const format = lineFormat ?? "ndjson";
     return {
       async write(message: Message, signal: AbortSignal) {
         ensureNotAborted(signal);
-        const content = exportText(message, format, csv);
+        const content = codec ? codec.encode(message.data) : exportText(message, format, csv);
         const rendered = await context.render(config.path, message.data, message);
         await writeAtomically(exportPath(context.configDir, config.path, rendered), content);
       },

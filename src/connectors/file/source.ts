@@ -4,6 +4,7 @@ import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ShuttingDownError, ValidationError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { parseDuration, parseSize } from "../../config/schema-types.js";
+import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { FileSourceConfig, RecordFormatName } from "./config.js";
 import { moveInto, moveToFailed, remove } from "./disposition.js";
 import { readRecords } from "./read-file.js";
@@ -40,6 +41,8 @@ type Outcome = "done" | "failed" | "stopped";
 export class FileSource implements Source {
   readonly #abort = new AbortController();
   readonly #warned = new Set<string>();
+  /** A codec `format: { ... }`: the whole file is one payload. */
+  #codec: PayloadFormat | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(private readonly config: FileSourceConfig) {}
@@ -47,6 +50,7 @@ export class FileSource implements Source {
   async start(context: SourceContext): Promise<void> {
     if (context.signal.aborted) this.#abort.abort();
     else context.signal.addEventListener("abort", () => this.#abort.abort(), { once: true });
+    this.#codec = resolveFormat(this.config.format, context, `file source in route "${context.owner}"`);
     const dir = resolve(context.configDir, this.config.dir);
     try {
       await mkdir(dir, { recursive: true });
@@ -87,7 +91,12 @@ export class FileSource implements Source {
 
   /** Process one ready file; undefined when it was left in place (unknown format). */
   async #take(context: SourceContext, dir: string, file: Candidate): Promise<Outcome | undefined> {
-    const format = formatOf(file.name, this.config.format);
+    const format =
+      this.#codec ??
+      formatOf(
+        file.name,
+        typeof this.config.format === "string" ? (this.config.format as RecordFormatName) : undefined,
+      );
     if (!format) {
       if (!this.#warned.has(file.name)) {
         this.#warned.add(file.name);
@@ -110,7 +119,7 @@ export class FileSource implements Source {
     } else if (outcome.result === "failed") {
       const error = outcome.error!;
       const reason = [
-        `${file.name} cannot be read as ${format}: ${error.message}`,
+        `${file.name} cannot be read as ${typeof format === "string" ? format : format.name}: ${error.message}`,
         `Records stored before the error: ${outcome.records}`,
         `Failed at: ${new Date().toISOString()}`,
       ].join("\n");
@@ -127,7 +136,7 @@ export class FileSource implements Source {
   async processFile(
     context: SourceContext,
     file: Candidate,
-    format: RecordFormatName,
+    format: RecordFormatName | PayloadFormat,
   ): Promise<{ result: Outcome; records: number; error?: FileFormatError }> {
     const signal = this.#abort.signal;
     const key = `file:${fileIdentity(file)}`;
@@ -177,7 +186,7 @@ export class FileSource implements Source {
     return { result: "done", records: number };
   }
 
-  #readOptions(format: RecordFormatName, name: string): ReadOptions {
+  #readOptions(format: RecordFormatName | PayloadFormat, name: string): ReadOptions {
     const config = this.config;
     return {
       format,
