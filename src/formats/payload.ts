@@ -39,6 +39,8 @@ export function resolveFormat(
 ): PayloadFormat | undefined {
   const { configDir } = context;
   if (option === undefined || option === null) return undefined;
+  if (typeof option !== "object" || Array.isArray(option))
+    throw new ConfigError(`${where}: \`format\` is a codec key with its options, e.g. { json: {} }`);
   const config = option as FormatConfig;
   const names = Object.keys(config);
   if (names.length !== 1) {

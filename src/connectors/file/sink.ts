@@ -41,7 +41,11 @@ function checkConfig(config: FileSinkConfig, owner: string): void {
 /** Writes messages to files: appended lines with rotation, one atomic file per message, or per run. */
 export function createFileSink(config: FileSinkConfig, context: ComponentContext): Sink {
   checkConfig(config, context.owner);
-  const codec = resolveFormat(config.format, context, `file sink in route "${context.owner}"`);
+  // A codec key (`format: { xml: {} }`); the names ndjson, csv and json are the sink's own writers.
+  const codec =
+    typeof config.format === "object"
+      ? resolveFormat(config.format, context, `file sink in route "${context.owner}"`)
+      : undefined;
   const lineFormat =
     typeof config.format === "string" ? (config.format as "ndjson" | "csv" | "json") : undefined;
   const csv = {

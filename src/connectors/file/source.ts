@@ -50,7 +50,11 @@ export class FileSource implements Source {
   async start(context: SourceContext): Promise<void> {
     if (context.signal.aborted) this.#abort.abort();
     else context.signal.addEventListener("abort", () => this.#abort.abort(), { once: true });
-    this.#codec = resolveFormat(this.config.format, context, `file source in route "${context.owner}"`);
+    // A codec key (`format: { yaml: {} }`); the names csv, ndjson, json and xml stream records instead.
+    this.#codec =
+      typeof this.config.format === "object"
+        ? resolveFormat(this.config.format, context, `file source in route "${context.owner}"`)
+        : undefined;
     const dir = resolve(context.configDir, this.config.dir);
     try {
       await mkdir(dir, { recursive: true });
