@@ -260,7 +260,11 @@ export const AlertConditionSchema = Type.Object(
             Type.String({ description: "Only this connection's breaker; default: any." }),
           ),
         },
-        { additionalProperties: false, description: "A circuit breaker is open." },
+        {
+          additionalProperties: false,
+          description:
+            "A circuit breaker is open or half-open: it resolves once a probe succeeded and the circuit closed.",
+        },
       ),
     ),
     schemaViolations: Type.Optional(

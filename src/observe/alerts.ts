@@ -231,11 +231,13 @@ export class AlertEvaluator {
         };
       }
       case "circuitOpen": {
+        // Half-open still counts: the circuit has not recovered until a probe succeeds, and an alert
+        // that resolved during every probe window would page once per probe.
         const open = this.deps
           .breakers()
           .filter(
             (breaker) =>
-              breaker.state === "open" &&
+              breaker.state !== "closed" &&
               (!condition.connection || breaker.key === `connection:${condition.connection}`),
           );
         return {

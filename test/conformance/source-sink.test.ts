@@ -251,7 +251,9 @@ describe("conformance: sources and sinks against their real systems", { concurre
           try {
             // One message through proves the source and the sink are both connected.
             await fixture.publish(destination, batch(destination.tag, 0, 1));
-            await arrival(fixture, destination, 1);
+            await arrival(fixture, destination, 1).catch((error: Error) => {
+              throw new Error(`${error.message}\n${logTail(child.logFile)}`);
+            });
             child.process.kill("SIGTERM");
             const exit = await Promise.race([exited(child.process), sleep(25_000).then(() => undefined)]);
             assert.ok(
