@@ -1,4 +1,4 @@
-import { describeError, type JunctionError, TimeoutError, toJunctionError } from "../api/errors.js";
+import { describeError, type JunctionError, toJunctionError } from "../api/errors.js";
 import type { Message } from "../api/message.js";
 import type { RoutedMessage, StepFunction, Target } from "../api/step.js";
 import type { Logger } from "../observe/logger.js";
@@ -6,6 +6,7 @@ import { type Tracing, traceparentOf } from "../observe/tracing.js";
 import type { CircuitBreaker, CircuitState } from "../reliability/circuit-breaker.js";
 import { isRetryable, RetryBudget, type RetryPlan, retryDelay } from "../reliability/retry.js";
 import type { Append, CommitBatch, Delivery, JournalEntry, Store } from "../store/store.js";
+import { BatchDeadline } from "./batch-deadline.js";
 
 /** A target that is a durable channel: written in the same transaction as the acknowledgement. */
 export interface ChannelTarget extends Target {
@@ -74,8 +75,8 @@ export class RouteRunner {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #budget?: RetryBudget;
   readonly #abort = new AbortController();
-  /** Signals of the messages in flight, aborted together at shutdown. */
-  readonly #controllers = new Set<AbortController>();
+  /** Deadlines of the claim batches in flight, aborted together at shutdown. */
+  readonly #deadlines = new Set<BatchDeadline>();
   #stopping = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -179,8 +180,12 @@ export class RouteRunner {
           await this.#sleep(next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next)));
           continue;
         }
+        const deadline = new BatchDeadline(deliveries.length, this.#options.timeoutMs, (settled) =>
+          this.#deadlines.delete(settled),
+        );
+        this.#deadlines.add(deadline);
         for (const delivery of deliveries) {
-          const task = this.#process(delivery).finally(() => {
+          const task = this.#process(delivery, deadline).finally(() => {
             this.#inFlight.delete(task);
             this.#signal();
           });
@@ -193,18 +198,12 @@ export class RouteRunner {
     }
   }
 
-  async #process(delivery: Delivery): Promise<void> {
+  async #process(delivery: Delivery, deadline: BatchDeadline): Promise<void> {
     const started = performance.now();
     this.#budget?.record(delivery.attempts > 0);
     const { name } = this.#options;
-    // One controller per message, aborted by its own timer or by shutdown (AbortSignal.any is slow on Node 20).
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new TimeoutError(`message not done within ${this.#options.timeoutMs} ms`)),
-      this.#options.timeoutMs,
-    );
-    this.#controllers.add(controller);
-    const signal = controller.signal;
+    // Aborted when the message's time budget runs out, or at shutdown.
+    const signal = deadline.signal;
     const { tracing } = this.#options;
     // Without an exporter a span records nothing: skip building one per message.
     const span = tracing?.enabled
@@ -330,8 +329,7 @@ export class RouteRunner {
       spanError = error;
       await this.#fail(delivery, error, failedStep, performance.now() - started, journal);
     } finally {
-      clearTimeout(timer);
-      this.#controllers.delete(controller);
+      deadline.finished();
       for (const entry of dedupe.values()) entry.release();
       if (span) tracing?.end(span, spanError);
     }
@@ -463,7 +461,7 @@ export class RouteRunner {
     await Promise.race([drained, timer]);
     if (this.#inFlight.size > 0) {
       this.#abort.abort(new Error("engine shutting down"));
-      for (const controller of this.#controllers) controller.abort(this.#abort.signal.reason);
+      for (const deadline of this.#deadlines) deadline.abort(this.#abort.signal.reason);
       await Promise.allSettled([...this.#inFlight]);
     }
     this.#unsubscribe?.();
