@@ -3,17 +3,26 @@ import { MappingError } from "../api/errors.js";
 import { envelopeOf, type Message } from "../api/message.js";
 import { registerMappingFunctions } from "../mapping/jsonata-functions.js";
 import type { ExpressionPool } from "./expression-pool.js";
+import { type CompiledExpression, compileJsonata } from "./jsonata-compiler/index.js";
 
 const MESSAGE_PATH = /^\$message((?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/;
 const DATA_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
+/** An expression that runs in this thread: compiled to plain JS when it can be, always with jsonata's own. */
+interface Inline {
+  compiled: CompiledExpression | null;
+  expression: jsonata.Expression;
+}
+
 /**
  * Evaluates expressions for steps and templates. Plain property paths (`customerId`, `$message.id`)
  * are read directly: they cannot loop, and most keys, subjects and idempotency keys are such paths.
- * Everything else goes to the worker pool.
+ * Expressions that must terminate run in this thread, compiled to synchronous JS where the
+ * compiler covers them (src/engine/jsonata-compiler), else with jsonata. Everything else goes to
+ * the worker pool.
  */
 export class Evaluator {
-  readonly #inline = new Map<string, jsonata.Expression | null>();
+  readonly #inline = new Map<string, Inline | null>();
 
   constructor(private readonly pool: ExpressionPool) {}
 
@@ -23,8 +32,16 @@ export class Evaluator {
     if (direct.found) return direct.value;
     const inline = this.#compiledInline(trimmed);
     if (inline) {
+      if (inline.compiled) {
+        try {
+          return inline.compiled(data, { message: envelopeOf(message) });
+        } catch {
+          // jsonata runs it again: users see jsonata's own error (or its result where the
+          // compiled code declined at run time)
+        }
+      }
       try {
-        return normalise(await inline.evaluate(data, { message: envelopeOf(message) }));
+        return normalise(await inline.expression.evaluate(data, { message: envelopeOf(message) }));
       } catch (error) {
         const { message: text, position } = error as { message: string; position?: number };
         throw new MappingError(
@@ -40,10 +57,12 @@ export class Evaluator {
   }
 
   /** An expression that cannot run for ever is evaluated here; anything else goes to the workers. */
-  #compiledInline(expression: string): jsonata.Expression | null {
+  #compiledInline(expression: string): Inline | null {
     let compiled = this.#inline.get(expression);
     if (compiled === undefined) {
-      compiled = terminates(expression) ? registerMappingFunctions(jsonata(expression)) : null;
+      compiled = terminates(expression)
+        ? { compiled: compileJsonata(expression), expression: registerMappingFunctions(jsonata(expression)) }
+        : null;
       if (this.#inline.size > 5000) this.#inline.clear();
       this.#inline.set(expression, compiled);
     }

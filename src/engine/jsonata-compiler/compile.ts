@@ -1,0 +1,487 @@
+import { at, CompiledExpressionError, locate, locateCall } from "./errors.js";
+import { NATIVES } from "./functions.js";
+import {
+  append,
+  createSequence,
+  createSequenceOf,
+  isArrayOfNumbers,
+  isDeepEqual,
+  isFunction,
+  isNumeric,
+  isSequence,
+  lookup,
+  type Sequence,
+  toBoolean,
+  toJsonataString,
+  unwrap,
+} from "./sequence.js";
+
+/**
+ * AST → closures. Each `compileX` mirrors jsonata.js's `evaluateX` step for step (same order of
+ * operations, same sequence flags, same errors), minus the async/await: the supported subset never
+ * calls anything asynchronous. A node the subset does not cover throws `Unsupported` at compile
+ * time, and the whole expression is left to jsonata.
+ */
+export interface Env {
+  /** `$$`: the input as given, before jsonata wraps a top-level array. */
+  root: unknown;
+  message: unknown;
+}
+
+export type Code = (input: any, env: Env) => any;
+
+export class Unsupported extends Error {}
+
+/** Thrown at run time where the compiled code cannot be sure to match jsonata: the caller re-runs jsonata. */
+export class Fallback extends Error {}
+
+type Node = Record<string, any>;
+
+// `consarray` matters only where jsonata reads it (array constructors, a path's first step)
+const COMMON = ["type", "value", "position", "predicate", "keepArray", "consarray"];
+const ALLOWED: Record<string, string[]> = {
+  string: COMMON,
+  number: COMMON,
+  value: COMMON,
+  name: COMMON,
+  variable: COMMON,
+  path: [...COMMON, "steps", "keepSingletonArray"],
+  binary: [...COMMON, "lhs", "rhs"],
+  unary: [...COMMON, "expression", "expressions", "lhs"],
+  condition: [...COMMON, "condition", "then", "else"],
+  block: [...COMMON, "expressions"],
+  function: [...COMMON, "procedure", "arguments"],
+};
+const BINARY = new Set(["+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "&", "and", "or", "in"]);
+
+/** Refuse any node with a property this compiler does not know (tuples, parents, group-by, ...). */
+function check(node: Node, extra: string[] = []): void {
+  const allowed = ALLOWED[node.type];
+  if (allowed === undefined) throw new Unsupported(`node type ${node.type}`);
+  for (const key of Object.keys(node))
+    if (node[key] !== undefined && !allowed.includes(key) && !extra.includes(key))
+      throw new Unsupported(`${node.type}.${key}`);
+}
+
+/** jsonata's `evaluate`: the node itself, then its predicates, then sequence unwrapping. */
+export function compileNode(node: Node, extra: string[] = []): Code {
+  check(node, extra);
+  const body = compileBody(node);
+  const keepArray = node.keepArray === true;
+  if (node.predicate === undefined) return (input, env) => unwrap(body(input, env), keepArray);
+  const filters = (node.predicate as Node[]).map(compileFilterStage);
+  return (input, env) => {
+    let result = body(input, env);
+    for (const filter of filters) result = filter(result, env);
+    return unwrap(result, keepArray);
+  };
+}
+
+function compileBody(node: Node): Code {
+  switch (node.type) {
+    case "string":
+    case "number":
+    case "value": {
+      const value = node.value;
+      return () => value;
+    }
+    case "name": {
+      const key = node.value as string;
+      return (input) => lookup(input, key);
+    }
+    case "variable":
+      return compileVariable(node);
+    case "path":
+      return compilePath(node);
+    case "binary":
+      return compileBinary(node);
+    case "unary":
+      return compileUnary(node);
+    case "condition":
+      return compileCondition(node);
+    case "block":
+      return compileBlock(node);
+    case "function":
+      return compileFunction(node);
+  }
+  throw new Unsupported(`node type ${node.type}`);
+}
+
+function compileVariable(node: Node): Code {
+  switch (node.value) {
+    case "":
+      return (input) => (input?.outerWrapper ? input[0] : input);
+    case "$":
+      return (_input, env) => env.root;
+    case "message":
+      return (_input, env) => env.message;
+  }
+  throw new Unsupported(`variable $${node.value}`);
+}
+
+/** A `[...]` predicate or stage: jsonata's `evaluateFilter`. */
+function compileFilterStage(stage: Node): (input: any, env: Env) => any {
+  if (
+    stage.type !== "filter" ||
+    Object.keys(stage).some((key) => key !== "type" && key !== "expr" && key !== "position")
+  )
+    throw new Unsupported(`stage ${stage.type}`);
+  const predicate = stage.expr as Node;
+  // jsonata reads a number literal as an index, whatever else the node carries
+  if (predicate.type === "number") {
+    const value = predicate.value as number;
+    return (input) => {
+      let results: any = createSequence();
+      if (!Array.isArray(input)) input = createSequenceOf(input);
+      let index = Math.floor(value);
+      if (index < 0) index = input.length + index;
+      const item = input[index];
+      if (item !== undefined) {
+        if (Array.isArray(item)) results = item;
+        else results.push(item);
+      }
+      return results;
+    };
+  }
+  const code = compileNode(predicate);
+  return (input, env) => {
+    const results = createSequence();
+    if (!Array.isArray(input)) input = createSequenceOf(input);
+    for (let index = 0; index < input.length; index++) {
+      const item = input[index];
+      let res = code(item, env);
+      if (isNumeric(res)) res = [res];
+      if (isArrayOfNumbers(res)) {
+        (res as number[]).forEach((ires) => {
+          let ii = Math.floor(ires);
+          if (ii < 0) ii = input.length + ii;
+          if (ii === index) results.push(item);
+        });
+      } else if (toBoolean(res)) results.push(item);
+    }
+    return results;
+  };
+}
+
+interface Step {
+  code: Code;
+  consarray: boolean;
+  stages: ((input: any, env: Env) => any)[];
+}
+
+function compilePath(node: Node): Code {
+  const steps: Step[] = (node.steps as Node[]).map((step) => {
+    if (step.type === "sort") throw new Unsupported("sort step");
+    return {
+      code: compileNode(step, ["stages"]),
+      consarray: step.consarray === true,
+      stages: ((step.stages ?? []) as Node[]).map(compileFilterStage),
+    };
+  });
+  const absolute = (node.steps as Node[])[0].type === "variable";
+  const keepSingletonArray = node.keepSingletonArray === true;
+  const last = steps.length - 1;
+  return (input, env) => {
+    let inputSequence: any = Array.isArray(input) && !absolute ? input : createSequenceOf(input);
+    let resultSequence: any;
+    for (let ii = 0; ii < steps.length; ii++) {
+      const step = steps[ii];
+      if (ii === 0 && step.consarray) resultSequence = step.code(inputSequence, env);
+      else resultSequence = evaluateStep(step, inputSequence, env, ii === last);
+      if (resultSequence === undefined || resultSequence.length === 0) break;
+      inputSequence = resultSequence;
+    }
+    if (keepSingletonArray) {
+      if (
+        Array.isArray(resultSequence) &&
+        (resultSequence as Sequence).cons &&
+        !(resultSequence as Sequence).sequence
+      )
+        resultSequence = createSequenceOf(resultSequence);
+      resultSequence.keepSingleton = true;
+    }
+    return resultSequence;
+  };
+}
+
+/** jsonata's `evaluateStep`: map the step over the input sequence, then flatten one level. */
+function evaluateStep(step: Step, input: any, env: Env, lastStep: boolean): Sequence {
+  const result = createSequence();
+  for (let ii = 0; ii < input.length; ii++) {
+    let res = step.code(input[ii], env);
+    for (const stage of step.stages) res = stage(res, env);
+    if (res !== undefined) result.push(res);
+  }
+  if (lastStep && result.length === 1 && Array.isArray(result[0]) && !isSequence(result[0])) return result[0];
+  const resultSequence = createSequence();
+  result.forEach((res) => {
+    if (!Array.isArray(res) || (res as Sequence).cons) resultSequence.push(res);
+    else
+      res.forEach((val) => {
+        resultSequence.push(val);
+      });
+  });
+  return resultSequence;
+}
+
+function compileBinary(node: Node): Code {
+  const op = node.value as string;
+  if (!BINARY.has(op)) throw new Unsupported(`operator ${op}`);
+  const lhs = compileNode(node.lhs);
+  const rhs = compileNode(node.rhs);
+  const position = node.position as number;
+  const fail = (error: unknown): never => {
+    throw locate(error, position, op);
+  };
+  switch (op) {
+    case "and":
+      return (input, env) => {
+        const left = lhs(input, env);
+        try {
+          return boolize(left) && boolize(rhs(input, env));
+        } catch (error) {
+          return fail(error);
+        }
+      };
+    case "or":
+      return (input, env) => {
+        const left = lhs(input, env);
+        try {
+          return boolize(left) || boolize(rhs(input, env));
+        } catch (error) {
+          return fail(error);
+        }
+      };
+  }
+  const operate = OPERATIONS[op];
+  return (input, env) => {
+    const left = lhs(input, env);
+    const right = rhs(input, env);
+    try {
+      return operate(left, right);
+    } catch (error) {
+      return fail(error);
+    }
+  };
+}
+
+function boolize(value: unknown): boolean {
+  const booled = toBoolean(value);
+  return booled === undefined ? false : booled;
+}
+
+function numeric(op: string): (lhs: any, rhs: any) => unknown {
+  const apply: (lhs: number, rhs: number) => number =
+    op === "+"
+      ? (a, b) => a + b
+      : op === "-"
+        ? (a, b) => a - b
+        : op === "*"
+          ? (a, b) => a * b
+          : op === "/"
+            ? (a, b) => a / b
+            : (a, b) => a % b;
+  return (lhs, rhs) => {
+    if (lhs !== undefined && !isNumeric(lhs)) throw new CompiledExpressionError("T2001", { value: lhs });
+    if (rhs !== undefined && !isNumeric(rhs)) throw new CompiledExpressionError("T2002", { value: rhs });
+    if (lhs === undefined || rhs === undefined) return undefined;
+    return apply(lhs, rhs);
+  };
+}
+
+function comparison(op: string): (lhs: any, rhs: any) => unknown {
+  const compare: (lhs: any, rhs: any) => boolean =
+    op === "<"
+      ? (a, b) => a < b
+      : op === "<="
+        ? (a, b) => a <= b
+        : op === ">"
+          ? (a, b) => a > b
+          : (a, b) => a >= b;
+  return (lhs, rhs) => {
+    const ltype = typeof lhs;
+    const rtype = typeof rhs;
+    const lcomparable = ltype === "undefined" || ltype === "string" || ltype === "number";
+    const rcomparable = rtype === "undefined" || rtype === "string" || rtype === "number";
+    if (!lcomparable || !rcomparable)
+      throw new CompiledExpressionError("T2010", {
+        value: !(ltype === "string" || ltype === "number") ? lhs : rhs,
+      });
+    if (ltype === "undefined" || rtype === "undefined") return undefined;
+    if (ltype !== rtype) throw new CompiledExpressionError("T2009", { value: lhs, value2: rhs });
+    return compare(lhs, rhs);
+  };
+}
+
+const OPERATIONS: Record<string, (lhs: any, rhs: any) => unknown> = {
+  "+": numeric("+"),
+  "-": numeric("-"),
+  "*": numeric("*"),
+  "/": numeric("/"),
+  "%": numeric("%"),
+  "=": (lhs, rhs) => (lhs === undefined || rhs === undefined ? false : isDeepEqual(lhs, rhs)),
+  "!=": (lhs, rhs) => (lhs === undefined || rhs === undefined ? false : !isDeepEqual(lhs, rhs)),
+  "<": comparison("<"),
+  "<=": comparison("<="),
+  ">": comparison(">"),
+  ">=": comparison(">="),
+  "&": (lhs, rhs) => {
+    const lstr = lhs === undefined ? "" : (toJsonataString(lhs) as string);
+    const rstr = rhs === undefined ? "" : (toJsonataString(rhs) as string);
+    return lstr.concat(rstr);
+  },
+  in: (lhs, rhs) => {
+    if (lhs === undefined || rhs === undefined) return false;
+    if (!Array.isArray(rhs)) rhs = [rhs];
+    for (let i = 0; i < rhs.length; i++) if (rhs[i] === lhs) return true;
+    return false;
+  },
+};
+
+function compileUnary(node: Node): Code {
+  switch (node.value) {
+    case "-": {
+      const expression = compileNode(node.expression);
+      const position = node.position as number;
+      return (input, env) => {
+        const result = expression(input, env);
+        if (result === undefined) return undefined;
+        if (isNumeric(result)) return -result;
+        const error = new CompiledExpressionError("D1002", { value: result });
+        throw locate(error, position, "-");
+      };
+    }
+    case "[":
+      return compileArray(node);
+    case "{":
+      return compileObject(node);
+  }
+  throw new Unsupported(`unary ${node.value}`);
+}
+
+/** jsonata's array constructor: nested `[...]` stay whole, other values are appended (flattened). */
+function compileArray(node: Node): Code {
+  const items = (node.expressions as Node[]).map((item) => ({
+    code: compileNode(item),
+    nested: item.value === "[",
+  }));
+  const consarray = node.consarray === true;
+  return (input, env) => {
+    let result: any[] = [];
+    for (const item of items) {
+      const value = item.code(input, env);
+      if (value !== undefined) {
+        if (item.nested) result.push(value);
+        else result = append(result, value);
+      }
+    }
+    if (consarray)
+      Object.defineProperty(result, "cons", { enumerable: false, configurable: false, value: true });
+    return result;
+  };
+}
+
+/** jsonata's `evaluateGroupExpression` for an object constructor `{ key: value, ... }`. */
+function compileObject(node: Node): Code {
+  const pairs = (node.lhs as Node[][]).map(([key, value]) => ({
+    key: compileNode(key),
+    value: compileNode(value),
+    literal: key.type === "string" && key.predicate === undefined ? (key.value as string) : undefined,
+  }));
+  const position = node.position as number;
+  const literalKeys = pairs.map((pair) => pair.literal);
+  // Distinct literal keys on a single (non-array) input need no grouping: one pass, same result.
+  const simple =
+    literalKeys.every(
+      (key) => key !== undefined && key !== "_jsonata_lambda" && key !== "_jsonata_function",
+    ) && new Set(literalKeys).size === literalKeys.length;
+  const grouped: Code = (input, env) => {
+    const result = Object.create(null);
+    const groups: Record<string, { data: any; exprIndex: number }> = Object.create(null);
+    if (!Array.isArray(input)) input = createSequenceOf(input);
+    if (input.length === 0) input.push(undefined);
+    for (let itemIndex = 0; itemIndex < input.length; itemIndex++) {
+      const item = input[itemIndex];
+      for (let pairIndex = 0; pairIndex < pairs.length; pairIndex++) {
+        const key = pairs[pairIndex].key(item, env);
+        if (typeof key !== "string" && key !== undefined)
+          throw at(new CompiledExpressionError("T1003", { value: key }), position);
+        if (key !== undefined) {
+          if (key === "_jsonata_lambda" || key === "_jsonata_function")
+            throw at(new CompiledExpressionError("D1013", { value: key }), position);
+          if (Object.hasOwn(groups, key)) {
+            if (groups[key].exprIndex !== pairIndex)
+              throw at(new CompiledExpressionError("D1009", { value: key }), position);
+            groups[key].data = append(groups[key].data, item);
+          } else groups[key] = { data: item, exprIndex: pairIndex };
+        }
+      }
+    }
+    for (const key of Object.keys(groups)) {
+      const entry = groups[key];
+      const value = pairs[entry.exprIndex].value(entry.data, env);
+      if (value !== undefined) result[key] = value;
+    }
+    return result;
+  };
+  if (!simple) return grouped;
+  const keys = literalKeys as string[];
+  const values = pairs.map((pair) => pair.value);
+  return (input, env) => {
+    if (Array.isArray(input)) return grouped(input, env);
+    const result = Object.create(null);
+    for (let index = 0; index < keys.length; index++) {
+      const value = values[index](input, env);
+      if (value !== undefined) result[keys[index]] = value;
+    }
+    return result;
+  };
+}
+
+function compileCondition(node: Node): Code {
+  const condition = compileNode(node.condition);
+  const then = compileNode(node.then);
+  const otherwise = node.else === undefined ? undefined : compileNode(node.else);
+  return (input, env) => {
+    if (toBoolean(condition(input, env))) return then(input, env);
+    return otherwise === undefined ? undefined : otherwise(input, env);
+  };
+}
+
+function compileBlock(node: Node): Code {
+  const expressions = (node.expressions as Node[]).map((expression) => compileNode(expression));
+  return (input, env) => {
+    let result: any;
+    for (const expression of expressions) result = expression(input, env);
+    return result;
+  };
+}
+
+function compileFunction(node: Node): Code {
+  const procedure = node.procedure as Node;
+  if (
+    procedure.type !== "variable" ||
+    Object.keys(procedure).some((key) => !["type", "value", "position"].includes(key))
+  )
+    throw new Unsupported("function procedure");
+  const name = procedure.value as string;
+  const native = NATIVES.get(name);
+  if (native === undefined) throw new Unsupported(`function $${name}`);
+  const args = (node.arguments as Node[]).map((argument) => compileNode(argument));
+  const position = node.position as number;
+  return (input, env) => {
+    const evaluated: unknown[] = [];
+    for (const arg of args) {
+      const value = arg(input, env);
+      // jsonata wraps function values (data can mimic one with `_jsonata_function`) in closures
+      if (isFunction(value)) throw new Fallback("function value as an argument");
+      evaluated.push(value);
+    }
+    try {
+      return native.implementation(...native.validate(evaluated, input));
+    } catch (error) {
+      if (error instanceof Fallback) throw error;
+      throw locateCall(error, position, name);
+    }
+  };
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { compileJsonata } from "./index.js";
+
+test("constructs outside the subset are left to jsonata", () => {
+  for (const source of [
+    "$now()",
+    "$millis()",
+    "$random()",
+    "$merge([a, b])",
+    "$map(a, function($v) { $v * 2 })",
+    "function($x) { $x }",
+    "($x := 1; $x)",
+    "$x",
+    "$uppercase",
+    "$splitName(name)",
+    "$formatDate(d, 'YYYY')",
+    "$nullPolicy(a, 'omit')",
+    "$match(a, /x/)",
+    "$contains(a, /x/)",
+    "$split(a, /,/)",
+    "$replace(a, 'x', 'y')",
+    "/abc/",
+    "a ~> $uppercase()",
+    "a^(b)",
+    "a{ b: c }",
+    "a.*",
+    "*",
+    "**.a",
+    "a.%.b",
+    "[1..3]",
+    "a@$x.b",
+    "a#$i.b",
+    "$ ~> |a|{ 'b': 1 }|",
+    "$sort(a)",
+    "$eval('1')",
+    "$distinct(a)",
+    "$pad(a, 3)",
+    "$formatNumber(a, '#')",
+    "$string(a)(1)",
+    "{",
+    "a +",
+  ]) {
+    assert.equal(compileJsonata(source), null, source);
+  }
+});
+
+test("the subset compiles", () => {
+  for (const source of [
+    '{ "a": b, "n": $sum(items.(qty * price)), "l": [items.{ "s": sku }] }',
+    "a.b[0][c > 1].d[]",
+    "$message.id & '-' & $string($$.n)",
+    "(a; b)",
+    "-a ? [1, 2] : { 'x': $round(2.5) }",
+    "a ?: b",
+    "a ?? b",
+  ]) {
+    assert.notEqual(compileJsonata(source), null, source);
+  }
+});
