@@ -195,6 +195,67 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a commit group that rolls back leaves its acks' leases and the counters as they were", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({
+      appends: [1, 2].map((n) => ({ channel: "q", message: message(n), partitionKey: null })),
+    });
+    const [first, second] = await store.claim("q", 2, 10_000);
+    // Same group: an ack, a nack and an append to a channel that does not exist (the group fails).
+    const results = await Promise.allSettled([
+      store.commit({ acks: [first.deliveryId] }),
+      store.commit({
+        nacks: [
+          {
+            deliveryId: second.deliveryId,
+            delayMs: 0,
+            progress: [],
+            attempt: {
+              at: "",
+              durationMs: 1,
+              error: { code: "X", message: "x", retryable: true, causes: [] },
+            },
+          },
+        ],
+      }),
+      store.commit({ appends: [{ channel: "nowhere", message: message(3), partitionKey: null }] }),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ["rejected", "rejected", "rejected"],
+    );
+    const stats = (await store.stats()).find((s) => s.subscription === "q");
+    assert.deepEqual([stats?.depth, stats?.inFlight], [0, 2], "both still leased, nothing waiting");
+    assert.equal((await store.claim("q", 10, 10_000)).length, 0, "leases held: nothing to claim");
+    await store.commit({ acks: [first.deliveryId, second.deliveryId] });
+    const after = (await store.stats()).find((s) => s.subscription === "q");
+    assert.deepEqual([after?.depth, after?.inFlight], [0, 0], "the handles still acknowledge");
+    await store.close();
+  });
+
+  test("a released lease is claimable at once under a new handle; the old one is stale", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({ appends: [{ channel: "q", message: message("r"), partitionKey: null }] });
+    const [held] = await store.claim("q", 1, 3_600_000);
+    await store.release([held.deliveryId]);
+    assert.equal(store.depth("q"), 1);
+    const [again] = await store.claim("q", 1, 10_000);
+    assert.equal(again.message.id, held.message.id);
+    await store.commit({ acks: [held.deliveryId] });
+    assert.equal(
+      (await store.stats()).find((s) => s.subscription === "q")?.inFlight,
+      1,
+      "stale ack: nothing",
+    );
+    await store.commit({ acks: [again.deliveryId] });
+    assert.equal((await store.stats()).find((s) => s.subscription === "q")?.inFlight, 0);
+    await store.close();
+  });
+
   test("after a crash (store reopened), leases left by the dead process are released at once", async () => {
     const dir = tempDir();
     const first = open("process", dir);

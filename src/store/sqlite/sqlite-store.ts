@@ -14,9 +14,12 @@ import type {
   Delivery,
   JournalEntry,
   JournalRecord,
+  Nack,
   Store,
   SubscriptionStats,
 } from "../store.js";
+import { DeliveryCounters } from "./counters.js";
+import { Leases } from "./leases.js";
 import { MIGRATIONS } from "./schema.js";
 
 const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
@@ -53,11 +56,9 @@ export class SqliteStore implements Store {
   /** subscription -> channel, and channel -> its subscriptions. */
   readonly #subscriptionChannel = new Map<string, string>();
   readonly #channelSubscriptions = new Map<string, string[]>();
-  /** Deliveries per subscription that are not leased (an expired lease still counts as leased): the backpressure signal, kept in memory. */
-  readonly #depth = new Map<string, number>();
-  /** Deliveries per subscription, leased or not; persisted in `subscriptions.deliveries` with each commit. */
-  readonly #total = new Map<string, number>();
-  readonly #totalChanged = new Set<string>();
+  /** Deliveries per subscription waiting (the depth) and in all; totals persisted with each commit. */
+  readonly #counts = new DeliveryCounters();
+  readonly #leases = new Leases();
   readonly #listeners = new Set<(subscription: string) => void>();
   #pending: PendingCommit[] = [];
   /** Next lease handle; starts from the clock so handles from before a restart are never reused. */
@@ -65,6 +66,8 @@ export class SqliteStore implements Store {
   #flushScheduled = false;
   #closed = false;
   readonly #statements: ReturnType<SqliteStore["prepare"]>;
+  /** better-sqlite3's transaction wrapper, built once: BEGIN, the function, COMMIT (ROLLBACK if it throws). */
+  readonly #inTransaction: (apply: () => unknown) => unknown;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
@@ -79,6 +82,7 @@ export class SqliteStore implements Store {
     this.#db.pragma("foreign_keys = OFF");
     const upgradedFrom = this.#migrate();
     this.#statements = this.prepare();
+    this.#inTransaction = this.#db.transaction((apply: () => unknown) => apply());
     this.#recoverLeases(upgradedFrom);
     this.#loadCatalog();
   }
@@ -96,9 +100,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * One process owns the embedded store, so every lease left in it belongs to a process that died.
-   * Leased rows carry a handle, so the partial handle index finds them without reading the backlog
-   * (before migration 4 they had none: then every row is looked at, once).
+   * One process owns the embedded store, so every lease belongs to the process that holds it and
+   * is kept in memory (leases.ts). Files written before that may still have leased rows: they carry
+   * a handle, so the partial handle index finds them without reading the backlog (before migration
+   * 4 they had none: then every row is looked at, once).
    */
   #recoverLeases(upgradedFrom: number): void {
     const where = upgradedFrom > 0 && upgradedFrom < 4 ? "leased = 1" : "handle IS NOT NULL";
@@ -117,9 +122,8 @@ export class SqliteStore implements Store {
     for (const row of this.#db
       .prepare("SELECT name, channel, deliveries FROM subscriptions")
       .all() as Row[]) {
+      this.#counts.init(row.name, row.deliveries, row.deliveries);
       this.#registerSubscription(row.channel, row.name);
-      this.#total.set(row.name, row.deliveries);
-      this.#depth.set(row.name, row.deliveries);
     }
   }
 
@@ -128,22 +132,21 @@ export class SqliteStore implements Store {
     return {
       insertMessage: db.prepare(`${INSERT_MESSAGE} VALUES (?, ?, ?, ?, ?)`),
       insertDelivery: db.prepare(`${INSERT_DELIVERY} VALUES (?, ?, ?, ?)`),
-      selectDelivery: db.prepare("SELECT id, seq, subscription, history FROM deliveries WHERE handle = ?"),
-      takeDelivery: db.prepare("DELETE FROM deliveries WHERE handle = ? RETURNING seq, subscription"),
+      selectHistory: db.prepare("SELECT history FROM deliveries WHERE id = ?"),
+      deleteDelivery: db.prepare("DELETE FROM deliveries WHERE id = ?"),
       decrementPending: db.prepare("UPDATE messages SET pending = pending - 1 WHERE seq = ?"),
       deleteLastMessage: db.prepare("DELETE FROM messages WHERE seq = ? AND pending <= 1"),
       nack: db.prepare(
-        "UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
+        "UPDATE deliveries SET visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
       ),
+      // Leased rows are among these (leases are in memory): the caller skips them.
       claimCandidates: db.prepare(`
-        SELECT d.id, d.seq, d.attempts, d.progress, d.history, d.leased, m.body
+        SELECT d.id, d.seq, d.attempts, d.progress, d.history, m.body
         FROM deliveries d JOIN messages m ON m.seq = d.seq
         WHERE d.subscription = ? AND d.visible_at <= ?
           AND (d.pkey IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
         ORDER BY d.id LIMIT ?`),
-      lease: db.prepare("UPDATE deliveries SET leased = 1, visible_at = ?, handle = ? WHERE id = ?"),
-      release: db.prepare("UPDATE deliveries SET leased = 0, handle = NULL, visible_at = ? WHERE id = ?"),
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -176,8 +179,9 @@ export class SqliteStore implements Store {
       oldestDelivery: db.prepare(
         "SELECT m.appended_at AS at FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.subscription = ? ORDER BY d.id LIMIT 1",
       ),
+      // Leased rows keep the visible_at they were claimed at (in the past): only a retry waits.
       nextReady: db.prepare(
-        "SELECT min(visible_at) AS at FROM deliveries WHERE subscription = ? AND leased = 0",
+        "SELECT min(visible_at) AS at FROM deliveries WHERE subscription = ? AND visible_at > ?",
       ),
     };
   }
@@ -187,30 +191,28 @@ export class SqliteStore implements Store {
     const list = this.#channelSubscriptions.get(channel) ?? [];
     if (!list.includes(subscription)) list.push(subscription);
     this.#channelSubscriptions.set(channel, list);
-    if (!this.#depth.has(subscription)) this.#depth.set(subscription, 0);
-    if (!this.#total.has(subscription)) this.#total.set(subscription, 0);
-  }
-
-  #countDelivery(subscription: string, change: number): void {
-    this.#total.set(subscription, (this.#total.get(subscription) ?? 0) + change);
-    this.#totalChanged.add(subscription);
+    this.#counts.init(subscription, 0, 0);
   }
 
   /** Persist the changed delivery counts, inside the transaction that changed them. */
   #saveTotals(): void {
-    for (const subscription of this.#totalChanged) {
-      this.#statements.saveTotal.run(this.#total.get(subscription) ?? 0, subscription);
-    }
-    this.#totalChanged.clear();
+    this.#counts.takeUnsaved((subscription, total) => this.#statements.saveTotal.run(total, subscription));
   }
 
-  /** After a rollback: the counters as they were before the transaction. */
-  #restoreCounters(depth: Map<string, number>, total: Map<string, number>): void {
-    this.#depth.clear();
-    for (const [key, value] of depth) this.#depth.set(key, value);
-    this.#total.clear();
-    for (const [key, value] of total) this.#total.set(key, value);
-    this.#totalChanged.clear();
+  /** Run `apply` in one transaction; if it rolls back, so do the counters and the ended leases. */
+  #transaction<T>(apply: () => T): T {
+    this.#counts.begin();
+    let result: T;
+    try {
+      result = this.#inTransaction(apply) as T;
+    } catch (error) {
+      this.#counts.rollback();
+      this.#leases.rollback();
+      throw error;
+    }
+    this.#counts.commit();
+    this.#leases.commit();
+    return result;
   }
 
   declareChannel(channel: ChannelDeclaration): void {
@@ -248,29 +250,25 @@ export class SqliteStore implements Store {
     if (group.length === 0) return;
     const touched = new Set<string>();
     let results: CommitResult[];
-    const depthBefore = new Map(this.#depth);
-    const totalBefore = new Map(this.#total);
     try {
-      results = this.#db.transaction(() => {
-        const applied = group.map((item) => this.#apply(item.batch, touched));
+      results = this.#transaction(() => {
+        const now = Date.now();
+        const applied: CommitResult[] = new Array(group.length);
+        for (let index = 0; index < group.length; index++)
+          applied[index] = this.#apply(group[index].batch, now, touched);
         this.#saveTotals();
         return applied;
-      })();
+      });
     } catch (error) {
-      // The transaction rolled back: so do the in-memory counters.
-      this.#restoreCounters(depthBefore, totalBefore);
       for (const item of group) item.reject(error);
       return;
     }
-    group.forEach((item, index) => {
-      item.resolve(results[index]);
-    });
+    for (let index = 0; index < group.length; index++) group[index].resolve(results[index]);
     for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
   }
 
-  #apply(batch: CommitBatch, touched: Set<string>): CommitResult {
+  #apply(batch: CommitBatch, now: number, touched: Set<string>): CommitResult {
     const s = this.#statements;
-    const now = Date.now();
     if (batch.idempotency) {
       const { scope, key, value } = batch.idempotency;
       const existing = s.selectIdempotency.get(scope, key) as Row | undefined;
@@ -278,19 +276,37 @@ export class SqliteStore implements Store {
       s.insertIdempotency.run(scope, key, value, now);
     }
     if (batch.appends?.length) this.#append(batch.appends, now, touched);
-    for (const deliveryId of batch.acks ?? []) this.#finishDelivery(deliveryId);
-    for (const nack of batch.nacks ?? []) {
-      const row = s.selectDelivery.get(nack.deliveryId) as Row | undefined;
-      if (!row) continue; // a stale handle: the lease expired and another worker holds it
-      const history = row.history ? JSON.parse(row.history) : [];
-      history.push(nack.attempt);
-      s.nack.run(now + nack.delayMs, JSON.stringify(nack.progress), JSON.stringify(history), row.id);
-      this.#depth.set(row.subscription, (this.#depth.get(row.subscription) ?? 0) + 1);
-      touched.add(row.subscription);
-    }
-    for (const letter of batch.deadLetters ?? []) {
+    if (batch.acks) for (const deliveryId of batch.acks) this.#finishDelivery(deliveryId);
+    if (batch.nacks) for (const nack of batch.nacks) this.#nack(nack, now, touched);
+    if (batch.deadLetters) this.#deadLetters(batch.deadLetters, now);
+    if (batch.journal?.length) this.#insertJournal(batch.journal, now);
+    if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
+    if (batch.dedupe) for (const { scope, key } of batch.dedupe) s.upsertDedupe.run(scope, key, now);
+    return {};
+  }
+
+  #nack(nack: Nack, now: number, touched: Set<string>): void {
+    const lease = this.#leases.active(nack.deliveryId);
+    if (!lease) return; // a stale handle: the lease expired and another worker holds it
+    this.#leases.end(lease);
+    const row = this.#statements.selectHistory.get(lease.id) as Row;
+    const history = row.history ? JSON.parse(row.history) : [];
+    history.push(nack.attempt);
+    this.#statements.nack.run(
+      now + nack.delayMs,
+      JSON.stringify(nack.progress),
+      JSON.stringify(history),
+      lease.id,
+    );
+    this.#counts.addWaiting(lease.subscription, 1);
+    touched.add(lease.subscription);
+  }
+
+  #deadLetters(letters: NonNullable<CommitBatch["deadLetters"]>, now: number): void {
+    const s = this.#statements;
+    for (const letter of letters) {
       // From a worker whose lease expired and was taken over: the message is not its to give up.
-      if (letter.deliveryId !== undefined && !s.selectDelivery.get(letter.deliveryId)) continue;
+      if (letter.deliveryId !== undefined && !this.#leases.active(letter.deliveryId)) continue;
       s.insertDeadLetter.run(
         newMessageId(),
         letter.message.id,
@@ -304,10 +320,6 @@ export class SqliteStore implements Store {
       );
       if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId);
     }
-    if (batch.journal?.length) this.#insertJournal(batch.journal, now);
-    if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
-    for (const { scope, key } of batch.dedupe ?? []) s.upsertDedupe.run(scope, key, now);
-    return {};
   }
 
   /**
@@ -321,8 +333,8 @@ export class SqliteStore implements Store {
     let runLength = 0;
     const countRun = () => {
       for (const subscription of this.#channelSubscriptions.get(runChannel) ?? []) {
-        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + runLength);
-        this.#countDelivery(subscription, runLength);
+        this.#counts.addWaiting(subscription, runLength);
+        this.#counts.addTotal(subscription, runLength);
         touched.add(subscription);
       }
     };
@@ -408,63 +420,68 @@ export class SqliteStore implements Store {
   /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
   #finishDelivery(handle: number): void {
     const s = this.#statements;
-    const delivery = s.takeDelivery.get(handle) as Row | undefined;
-    if (!delivery) return; // a stale handle: finished already, or re-leased to another worker
-    this.#countDelivery(delivery.subscription, -1);
-    const channel = this.#subscriptionChannel.get(delivery.subscription);
+    const lease = this.#leases.active(handle);
+    if (!lease) return; // a stale handle: finished already, or re-leased to another worker
+    this.#leases.end(lease);
+    s.deleteDelivery.run(lease.id);
+    this.#counts.addTotal(lease.subscription, -1);
+    const channel = this.#subscriptionChannel.get(lease.subscription);
     const kept = channel !== undefined && (this.#channels.get(channel)?.retentionMs ?? 0) > 0;
     // The last delivery of a message its channel does not keep: one delete instead of update + delete.
-    if (!kept && s.deleteLastMessage.run(delivery.seq).changes > 0) return;
-    s.decrementPending.run(delivery.seq);
+    if (!kept && s.deleteLastMessage.run(lease.seq).changes > 0) return;
+    s.decrementPending.run(lease.seq);
   }
 
+  /**
+   * A read, no transaction: leases are in memory. The rows leased now (at most the in-flight count)
+   * come back from the query too and are skipped, so asking for that many more still yields `max`.
+   */
   async claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]> {
     if (this.#closed) return [];
-    const s = this.#statements;
     const now = Date.now();
-    return this.#db.transaction(() => {
-      const rows = s.claimCandidates.all(subscription, now, max) as Row[];
-      // One pass, one result array: a drain claims every message through here.
-      const deliveries: Delivery[] = new Array(rows.length);
-      let fresh = 0;
-      for (let index = 0; index < rows.length; index++) {
-        const row = rows[index];
-        const handle = this.#nextHandle++;
-        s.lease.run(now + leaseMs, handle, row.id);
-        // A row whose lease expired was counted out of the depth when it was first claimed.
-        if (row.leased === 0) fresh++;
-        deliveries[index] = {
-          deliveryId: handle,
-          subscription,
-          message: JSON.parse(row.body),
-          attempts: row.attempts,
-          progress: row.progress ? JSON.parse(row.progress) : [],
-          history: row.history ? JSON.parse(row.history) : [],
-        };
-      }
-      if (fresh > 0) this.#depth.set(subscription, (this.#depth.get(subscription) ?? fresh) - fresh);
-      return deliveries;
-    })();
+    const inFlight = this.#counts.total(subscription) - this.#counts.waiting(subscription);
+    const rows = this.#statements.claimCandidates.all(subscription, now, max + inFlight) as Row[];
+    const deliveries: Delivery[] = [];
+    let fresh = 0;
+    for (let index = 0; index < rows.length && deliveries.length < max; index++) {
+      const row = rows[index];
+      const held = this.#leases.onRow(row.id);
+      if (held !== undefined) {
+        if (held.until > now) continue;
+        // Taken over: the old holder's handle turns stale. It was counted out of the depth already.
+        this.#leases.drop(held);
+      } else fresh++;
+      const handle = this.#nextHandle++;
+      this.#leases.grant(handle, row.id, row.seq, subscription, now + leaseMs);
+      deliveries.push({
+        deliveryId: handle,
+        subscription,
+        message: JSON.parse(row.body),
+        attempts: row.attempts,
+        progress: row.progress ? JSON.parse(row.progress) : [],
+        history: row.history ? JSON.parse(row.history) : [],
+      });
+    }
+    if (fresh > 0) this.#counts.addWaiting(subscription, -fresh);
+    return deliveries;
   }
 
   async release(deliveryIds: number[]): Promise<void> {
-    const now = Date.now();
-    this.#db.transaction(() => {
-      for (const handle of deliveryIds) {
-        const row = this.#statements.selectDelivery.get(handle) as Row | undefined;
-        if (!row) continue;
-        this.#statements.release.run(now, row.id);
-        this.#depth.set(row.subscription, (this.#depth.get(row.subscription) ?? 0) + 1);
-      }
-    })();
+    for (const handle of deliveryIds) {
+      const lease = this.#leases.active(handle);
+      if (!lease) continue;
+      // Nothing on disk to change: the row kept the visible_at it was claimed at, which has passed.
+      this.#leases.drop(lease);
+      this.#counts.addWaiting(lease.subscription, 1);
+    }
   }
 
   depth(subscription: string): number {
-    return this.#depth.get(subscription) ?? 0;
+    return this.#counts.waiting(subscription);
   }
 
   async nextReadyInMs(subscription: string): Promise<number | null> {
-    const row = this.#statements.nextReady.get(subscription) as Row | undefined;
+    const row = this.#statements.nextReady.get(subscription, Date.now()) as Row | undefined;
     if (!row || row.at === null) return null;
     return Math.max(0, row.at - Date.now());
   }
@@ -478,8 +495,8 @@ export class SqliteStore implements Store {
   async stats(): Promise<SubscriptionStats[]> {
     const now = Date.now();
     return [...this.#subscriptionChannel.entries()].map(([subscription, channel]) => {
-      const depth = this.#depth.get(subscription) ?? 0;
-      const total = this.#total.get(subscription) ?? 0;
+      const depth = this.#counts.waiting(subscription);
+      const total = this.#counts.total(subscription);
       // The first delivery in id order is the oldest waiting (a retried one keeps its place).
       const oldest =
         total > 0 ? (this.#statements.oldestDelivery.get(subscription) as Row | undefined) : undefined;
@@ -583,14 +600,7 @@ export class SqliteStore implements Store {
     const replayed: string[] = [];
     const skipped: string[] = [];
     const touched = new Set<string>();
-    const depthBefore = new Map(this.#depth);
-    const totalBefore = new Map(this.#total);
-    try {
-      this.#replay(items, actor, replayed, skipped, touched);
-    } catch (error) {
-      this.#restoreCounters(depthBefore, totalBefore);
-      throw error;
-    }
+    this.#replay(items, actor, replayed, skipped, touched);
     for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
     return { replayed, skipped };
   }
@@ -602,7 +612,7 @@ export class SqliteStore implements Store {
     skipped: string[],
     touched: Set<string>,
   ): void {
-    this.#db.transaction(() => {
+    this.#transaction(() => {
       const now = Date.now();
       for (const { id, subscription } of items) {
         const row = this.#db.prepare("SELECT * FROM dead_letters WHERE id = ?").get(id) as Row | undefined;
@@ -614,15 +624,15 @@ export class SqliteStore implements Store {
         // Only this route's subscription gets the message again, under its original id.
         const info = this.#statements.insertMessage.run(channel, row.message_id, row.message, now, 1);
         this.#statements.insertDelivery.run(subscription, info.lastInsertRowid, null, now);
-        this.#depth.set(subscription, (this.#depth.get(subscription) ?? 0) + 1);
-        this.#countDelivery(subscription, 1);
+        this.#counts.addWaiting(subscription, 1);
+        this.#counts.addTotal(subscription, 1);
         this.#db.prepare("UPDATE dead_letters SET status = 'replayed' WHERE id = ?").run(id);
         this.#audit(actor, "replay", id, { messageId: row.message_id, subscription });
         replayed.push(id);
         touched.add(subscription);
       }
       this.#saveTotals();
-    })();
+    });
   }
 
   async discardDeadLetters(ids: string[], actor: string) {
