@@ -5,6 +5,7 @@ import { Engine } from "../engine/engine.js";
 import { createLogger } from "../observe/logger.js";
 import { collectSecrets, Redactor } from "../observe/redact.js";
 import { loadForCli } from "./config-file.js";
+import { keepHeapCompact } from "./heap.js";
 
 export async function runCommand(options: { config?: string }): Promise<number> {
   const { file, issues, model } = await loadForCli(options.config);
@@ -13,6 +14,7 @@ export async function runCommand(options: { config?: string }): Promise<number> 
     process.stderr.write(`${issues.length} problem${issues.length === 1 ? "" : "s"} found; not starting\n`);
     return 2;
   }
+  keepHeapCompact();
   const registry = builtinRegistry();
   // One redactor for the log lines and the engine's stored errors and admin answers.
   const redactor = new Redactor(collectSecrets(model, registry));
