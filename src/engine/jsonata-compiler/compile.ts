@@ -181,10 +181,9 @@ function compilePath(node: Node): Code {
   const absolute = (node.steps as Node[])[0].type === "variable";
   const keepSingletonArray = node.keepSingletonArray === true;
   const last = steps.length - 1;
-  return (input, env) => {
-    let inputSequence: any = Array.isArray(input) && !absolute ? input : createSequenceOf(input);
+  const evaluatePath = (inputSequence: any, from: number, env: Env) => {
     let resultSequence: any;
-    for (let ii = 0; ii < steps.length; ii++) {
+    for (let ii = from; ii < steps.length; ii++) {
       const step = steps[ii];
       if (ii === 0 && step.consarray) resultSequence = step.code(inputSequence, env);
       else resultSequence = evaluateStep(step, inputSequence, env, ii === last);
@@ -202,6 +201,36 @@ function compilePath(node: Node): Code {
     }
     return resultSequence;
   };
+  const names = plainNames(node);
+  if (names === null)
+    return (input, env) =>
+      evaluatePath(Array.isArray(input) && !absolute ? input : createSequenceOf(input), 0, env);
+  // `a.b.c` through single objects: no sequences to build. At the first array (which jsonata maps
+  // over and flattens) the general code takes over from that step, on the same input.
+  return (input, env) => {
+    if (Array.isArray(input)) return evaluatePath(input, 0, env);
+    let current = input;
+    for (let ii = 0; ii < names.length; ii++) {
+      const value = lookup(current, names[ii]);
+      if (value === undefined) return undefined;
+      if (Array.isArray(value)) return evaluatePath(createSequenceOf(current), ii, env);
+      current = value;
+    }
+    return current;
+  };
+}
+
+/** The field names of a path made only of bare names (no predicates, `[]` or other steps), else null. */
+function plainNames(node: Node): string[] | null {
+  if (node.keepSingletonArray) return null;
+  const names: string[] = [];
+  for (const step of node.steps as Node[]) {
+    if (step.type !== "name") return null;
+    for (const key of Object.keys(step))
+      if (step[key] !== undefined && key !== "type" && key !== "value" && key !== "position") return null;
+    names.push(step.value);
+  }
+  return names;
 }
 
 /** jsonata's `evaluateStep`: map the step over the input sequence, then flatten one level. */
@@ -427,9 +456,11 @@ function compileObject(node: Node): Code {
   if (!simple) return grouped;
   const keys = literalKeys as string[];
   const values = pairs.map((pair) => pair.value);
+  // an ordinary object is much faster to build than a null-prototype one; "__proto__" would set its prototype
+  const plain = !keys.includes("__proto__");
   return (input, env) => {
     if (Array.isArray(input)) return grouped(input, env);
-    const result = Object.create(null);
+    const result = plain ? {} : Object.create(null);
     for (let index = 0; index < keys.length; index++) {
       const value = values[index](input, env);
       if (value !== undefined) result[keys[index]] = value;

@@ -100,7 +100,11 @@ const expression = fc.letrec<{ expr: string; step: string; path: string; predica
     { weight: 4, arbitrary: fc.constantFrom(...NAMES) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...NAMES), tie("predicate")).map(([n, p]) => n + p) },
     { weight: 1, arbitrary: tie("expr").map((e) => `(${e})`) },
-    { weight: 1, arbitrary: fc.constantFrom("$", '{ "k": a, "v": b }', "[a, b]") },
+    { weight: 1, arbitrary: tie("expr").map((e) => `{ "z": ${e} }`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom("$", '{ "k": a, "v": b }', '{ "k": a[], "v": b.c }', "[a, b]", "[a][]"),
+    },
   ),
   path: fc.array(tie("step"), { minLength: 1, maxLength: 3 }).map((steps) => steps.join(".")),
 }));

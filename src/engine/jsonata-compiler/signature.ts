@@ -144,10 +144,16 @@ export function parseSignature(signature: string): Validate {
     throw new CompiledExpressionError("T0410", { value: badArgs[goodTo], index: goodTo + 1 });
   };
 
+  // the match depends only on the argument types: remember it per type string (few per call site)
+  const matches = new Map<string, RegExpExecArray | null>();
   return (args, context) => {
     let suppliedSig = "";
     for (const arg of args) suppliedSig += typeSymbol(arg);
-    const isValid = regex.exec(suppliedSig);
+    let isValid = matches.get(suppliedSig);
+    if (isValid === undefined) {
+      isValid = regex.exec(suppliedSig);
+      if (matches.size < 64) matches.set(suppliedSig, isValid);
+    }
     if (!isValid) return throwValidationError(args, suppliedSig);
     const validatedArgs: unknown[] = [];
     let argIndex = 0;
