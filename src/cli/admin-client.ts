@@ -1,6 +1,29 @@
 import { userInfo } from "node:os";
+import type { Command } from "commander";
 import { formatIssue } from "../config/issues.js";
 import { loadForCli } from "./config-file.js";
+
+/**
+ * Wrap a command action: a CliError prints its message and sets its exit code (2 for bad input),
+ * anything else prints and exits 1, so no command ends with a stack trace.
+ */
+export function runAction<Args extends unknown[]>(action: (...args: Args) => Promise<void>) {
+  return async (...args: Args): Promise<void> => {
+    try {
+      await action(...args);
+    } catch (error) {
+      process.stderr.write(`${error instanceof CliError ? error.message : String(error)}\n`);
+      process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    }
+  };
+}
+
+/** The options of every command that talks to a running engine: which config, which admin URL, JSON output. */
+export function withAdminOptions(command: Command, configOption: readonly [string, string]): Command {
+  return command
+    .option(...configOption)
+    .option("--admin <url>", "admin API base URL (default: engine.admin.listen from the configuration)");
+}
 
 export class CliError extends Error {
   constructor(

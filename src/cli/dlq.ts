@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { DeadLetter } from "../store/store.js";
-import { AdminClient, CliError } from "./admin-client.js";
+import { AdminClient, CliError, runAction, withAdminOptions } from "./admin-client.js";
 
 interface ConnectionOptions {
   config?: string;
@@ -21,9 +21,6 @@ interface FilterOptions {
 
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
-};
-const err = (text: string): void => {
-  process.stderr.write(`${text}\n`);
 };
 
 function filterOf(options: FilterOptions) {
@@ -133,10 +130,7 @@ export function registerDlqCommands(program: Command, configOption: readonly [st
     .command("dlq")
     .description("inspect, edit, replay and discard dead letters (talks to the running engine)");
   const common = (command: Command) =>
-    command
-      .option(...configOption)
-      .option("--admin <url>", "admin API base URL (default: engine.admin.listen from the configuration)")
-      .option("--json", "machine-readable output");
+    withAdminOptions(command, configOption).option("--json", "machine-readable output");
   const filters = (command: Command) =>
     command
       .option("--route <name>", "only this route")
@@ -145,16 +139,7 @@ export function registerDlqCommands(program: Command, configOption: readonly [st
       .option("--until <time>", "dead-lettered at or before (ISO date-time)")
       .option("--text <text>", "text found in the message or the error");
 
-  const run =
-    (action: (...args: any[]) => Promise<void>) =>
-    async (...args: any[]) => {
-      try {
-        await action(...args);
-      } catch (error) {
-        err(error instanceof CliError ? error.message : String(error));
-        process.exitCode = error instanceof CliError ? error.exitCode : 1;
-      }
-    };
+  const run = runAction<any[]>;
 
   filters(common(dlq.command("list").description("list dead letters")))
     .option("--status <status>", "open (default), replayed or discarded", "open")

@@ -10,7 +10,7 @@ import {
 } from "../registry/registry.js";
 import { SqliteRegistryStorage } from "../registry/sqlite-registry.js";
 import type { SchemaType } from "../registry/types.js";
-import { AdminClient, CliError } from "./admin-client.js";
+import { AdminClient, CliError, runAction, withAdminOptions } from "./admin-client.js";
 
 interface Options {
   config?: string;
@@ -215,9 +215,7 @@ export function registerSchemaCommands(program: Command, configOption: readonly 
     .command("schema")
     .description("the schema registry: list, show, register, and check compatibility (for CI pipelines)");
   const common = (command: Command) =>
-    command
-      .option(...configOption)
-      .option("--admin <url>", "admin API base URL (default: engine.admin.listen from the configuration)")
+    withAdminOptions(command, configOption)
       .option("--store <file>", "work on this store file directly instead of a running engine")
       .option("--json", "machine-readable output");
   const source = (command: Command) =>
@@ -225,16 +223,7 @@ export function registerSchemaCommands(program: Command, configOption: readonly 
       .option("--type <type>", "avro, json or protobuf (default: from the file)")
       .option("--component <name>", "OpenAPI/AsyncAPI: the schema under components.schemas")
       .option("--message <name>", "AsyncAPI: the message whose payload to take");
-  const run =
-    (action: (...args: any[]) => Promise<void>) =>
-    async (...args: any[]) => {
-      try {
-        await action(...args);
-      } catch (error) {
-        process.stderr.write(`${error instanceof CliError ? error.message : String(error)}\n`);
-        process.exitCode = error instanceof CliError ? error.exitCode : 1;
-      }
-    };
+  const run = runAction<any[]>;
   const validType = (options: Options) => {
     if (options.type && !["avro", "json", "protobuf"].includes(options.type))
       throw new CliError(`--type must be avro, json or protobuf, got "${options.type}"`, 2);
