@@ -22,6 +22,7 @@ interface Inline {
  * the worker pool.
  */
 export class Evaluator {
+  readonly #templates = new Map<string, TemplatePart[]>();
   readonly #inline = new Map<string, Inline | null>();
 
   constructor(private readonly pool: ExpressionPool) {}
@@ -72,22 +73,38 @@ export class Evaluator {
   /** Render a `{{ expression }}` template to a string. */
   async render(template: string, data: unknown, message: Message): Promise<string> {
     if (!template.includes("{{")) return template;
-    const parts = template.split(/(\{\{[\s\S]*?\}\})/);
     let out = "";
-    for (const part of parts) {
-      if (part.startsWith("{{") && part.endsWith("}}")) {
-        const value = await this.evaluate(part.slice(2, -2), data, message);
+    for (const part of this.#templateParts(template)) {
+      if (part.expression !== undefined) {
+        const value = await this.evaluate(part.expression, data, message);
         out +=
           value === undefined || value === null
             ? ""
             : typeof value === "object"
               ? JSON.stringify(value)
               : String(value);
-      } else out += part;
+      } else out += part.text;
     }
     return out;
   }
+
+  /** A template split into text and expressions once: templates are rendered per message. */
+  #templateParts(template: string): TemplatePart[] {
+    let parts = this.#templates.get(template);
+    if (!parts) {
+      parts = template
+        .split(/(\{\{[\s\S]*?\}\})/)
+        .map((part) =>
+          part.startsWith("{{") && part.endsWith("}}") ? { expression: part.slice(2, -2) } : { text: part },
+        );
+      if (this.#templates.size > 5000) this.#templates.clear();
+      this.#templates.set(template, parts);
+    }
+    return parts;
+  }
 }
+
+type TemplatePart = { text: string; expression?: undefined } | { expression: string; text?: undefined };
 
 /** Read `a.b.c` or `$message.x` without the pool; `found: false` when JSONata semantics could differ. */
 function readPath(expression: string, data: unknown, message: Message): { found: boolean; value?: unknown } {
