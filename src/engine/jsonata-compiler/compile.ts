@@ -52,6 +52,7 @@ const ALLOWED: Record<string, string[]> = {
   block: [...COMMON, "expressions"],
   function: [...COMMON, "procedure", "arguments"],
 };
+const NO_SEQUENCE = new Set(["string", "number", "value", "binary", "unary", "condition", "block"]);
 const BINARY = new Set(["+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "&", "and", "or", "in"]);
 
 /** Refuse any node with a property this compiler does not know (tuples, parents, group-by, ...). */
@@ -68,7 +69,11 @@ export function compileNode(node: Node, extra: string[] = []): Code {
   check(node, extra);
   const body = compileBody(node);
   const keepArray = node.keepArray === true;
-  if (node.predicate === undefined) return (input, env) => unwrap(body(input, env), keepArray);
+  if (node.predicate === undefined) {
+    // these never give a sequence that unwrapping would change (their operands are unwrapped already)
+    if (!keepArray && NO_SEQUENCE.has(node.type)) return body;
+    return (input, env) => unwrap(body(input, env), keepArray);
+  }
   const filters = (node.predicate as Node[]).map(compileFilterStage);
   return (input, env) => {
     let result = body(input, env);
@@ -191,6 +196,8 @@ function compilePath(node: Node): Code {
       inputSequence = resultSequence;
     }
     if (keepSingletonArray) {
+      // jsonata would flag (mutate) a data value here, or fail on a primitive
+      if (!Array.isArray(resultSequence)) throw new Fallback("`[]` on a path that ended on a single value");
       if (
         Array.isArray(resultSequence) &&
         (resultSequence as Sequence).cons &&
@@ -235,13 +242,22 @@ function plainNames(node: Node): string[] | null {
 
 /** jsonata's `evaluateStep`: map the step over the input sequence, then flatten one level. */
 function evaluateStep(step: Step, input: any, env: Env, lastStep: boolean): Sequence {
-  const result = createSequence();
+  const result: Sequence = [];
+  let nested = false;
   for (let ii = 0; ii < input.length; ii++) {
     let res = step.code(input[ii], env);
     for (const stage of step.stages) res = stage(res, env);
-    if (res !== undefined) result.push(res);
+    if (res !== undefined) {
+      result.push(res);
+      if (Array.isArray(res) && !(res as Sequence).cons) nested = true;
+    }
   }
   if (lastStep && result.length === 1 && Array.isArray(result[0]) && !isSequence(result[0])) return result[0];
+  if (!nested) {
+    // flattening would copy it item for item
+    result.sequence = true;
+    return result;
+  }
   const resultSequence = createSequence();
   result.forEach((res) => {
     if (!Array.isArray(res) || (res as Sequence).cons) resultSequence.push(res);
@@ -396,11 +412,13 @@ function compileArray(node: Node): Code {
   }));
   const consarray = node.consarray === true;
   return (input, env) => {
+    // all members first, then the appends, as jsonata does (Promise.all, then a loop)
+    const values = items.map((item) => item.code(input, env));
     let result: any[] = [];
-    for (const item of items) {
-      const value = item.code(input, env);
+    for (let index = 0; index < items.length; index++) {
+      const value = values[index];
       if (value !== undefined) {
-        if (item.nested) result.push(value);
+        if (items[index].nested) result.push(value);
         else result = append(result, value);
       }
     }
@@ -428,7 +446,11 @@ function compileObject(node: Node): Code {
     const result = Object.create(null);
     const groups: Record<string, { data: any; exprIndex: number }> = Object.create(null);
     if (!Array.isArray(input)) input = createSequenceOf(input);
-    if (input.length === 0) input.push(undefined);
+    if (input.length === 0) {
+      // jsonata pushes into the (data) array itself, visibly to members it evaluates concurrently
+      if (!isSequence(input)) throw new Fallback("object constructor on an empty array");
+      input.push(undefined);
+    }
     for (let itemIndex = 0; itemIndex < input.length; itemIndex++) {
       const item = input[itemIndex];
       for (let pairIndex = 0; pairIndex < pairs.length; pairIndex++) {

@@ -144,17 +144,62 @@ export function parseSignature(signature: string): Validate {
     throw new CompiledExpressionError("T0410", { value: badArgs[goodTo], index: goodTo + 1 });
   };
 
-  // the match depends only on the argument types: remember it per type string (few per call site)
-  const matches = new Map<string, RegExpExecArray | null>();
+  const arrayError = (p: Param, arg: unknown, argIndex: number) =>
+    new CompiledExpressionError("T0412", {
+      value: arg,
+      index: argIndex + 1,
+      type: ARRAY_SIGNATURE_MAPPING[p.subtype as string],
+    });
+  /** `a<x>`: every item of an array argument has the type of the first, which must be x. */
+  const checkItems = (p: Param, arg: any, argIndex: number) => {
+    if (arg.length === 0) return;
+    const itemType = typeSymbol(arg[0]);
+    if (itemType !== (p.subtype as string).charAt(0)) throw arrayError(p, arg, argIndex);
+    if (arg.filter((val: unknown) => typeSymbol(val) !== itemType).length !== 0)
+      throw arrayError(p, arg, argIndex);
+  };
+
+  // What validation does depends only on the argument types: plan it once per type string.
+  const plans = new Map<string, Plan>();
+  const plan = (suppliedSig: string): Plan => {
+    const isValid = regex.exec(suppliedSig);
+    const result: Plan = { isValid, identity: isValid !== null, checks: [] };
+    if (isValid === null) return result;
+    let argIndex = 0;
+    params.forEach((p, index) => {
+      const match = isValid[index + 1];
+      if (match === "") {
+        if (p.context && p.contextRegex) result.identity = false;
+        else argIndex++;
+        return;
+      }
+      for (const single of match) {
+        if (p.type === "a" && single !== "m") {
+          if (single !== "a") result.identity = false;
+          else if (p.subtype !== undefined) result.checks.push({ param: p, index: argIndex });
+        }
+        argIndex++;
+      }
+    });
+    if (argIndex !== suppliedSig.length) result.identity = false;
+    return result;
+  };
+
   return (args, context) => {
     let suppliedSig = "";
     for (const arg of args) suppliedSig += typeSymbol(arg);
-    let isValid = matches.get(suppliedSig);
-    if (isValid === undefined) {
-      isValid = regex.exec(suppliedSig);
-      if (matches.size < 64) matches.set(suppliedSig, isValid);
+    let planned = plans.get(suppliedSig);
+    if (planned === undefined) {
+      planned = plan(suppliedSig);
+      if (plans.size < 64) plans.set(suppliedSig, planned);
     }
+    const isValid = planned.isValid;
     if (!isValid) return throwValidationError(args, suppliedSig);
+    // the common case: every argument passes unchanged, typed arrays checked
+    if (planned.identity) {
+      for (const { param: p, index } of planned.checks) checkItems(p, args[index], index);
+      return args;
+    }
     const validatedArgs: unknown[] = [];
     let argIndex = 0;
     params.forEach((p, index) => {
@@ -174,21 +219,10 @@ export function parseSignature(signature: string): Validate {
           if (p.type === "a") {
             if (single === "m") arg = undefined;
             else {
-              let arrayOK = true;
               if (p.subtype !== undefined) {
-                if (single !== "a" && match !== p.subtype) arrayOK = false;
-                else if (single === "a" && arg.length > 0) {
-                  const itemType = typeSymbol(arg[0]);
-                  if (itemType !== p.subtype.charAt(0)) arrayOK = false;
-                  else arrayOK = arg.filter((val: unknown) => typeSymbol(val) !== itemType).length === 0;
-                }
+                if (single !== "a" && match !== p.subtype) throw arrayError(p, arg, argIndex);
+                if (single === "a") checkItems(p, arg, argIndex);
               }
-              if (!arrayOK)
-                throw new CompiledExpressionError("T0412", {
-                  value: arg,
-                  index: argIndex + 1,
-                  type: ARRAY_SIGNATURE_MAPPING[p.subtype as string],
-                });
               if (single !== "a") arg = [arg];
             }
           }
@@ -199,4 +233,11 @@ export function parseSignature(signature: string): Validate {
     });
     return validatedArgs;
   };
+}
+
+interface Plan {
+  isValid: RegExpExecArray | null;
+  /** The validated arguments are the arguments themselves (after `checks`). */
+  identity: boolean;
+  checks: { param: Param; index: number }[];
 }
