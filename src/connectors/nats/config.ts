@@ -219,6 +219,15 @@ export const NatsSinkSchema = Type.Object(
     timeout: Type.Optional(
       Duration({ description: "Largest wait for the stream's acknowledgement (PubAck).", default: "5s" }),
     ),
+    maxInFlight: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100000,
+        default: 1000,
+        description:
+          "Publishes written and waiting for their PubAck at once (pipelined, each still awaited before its message counts as delivered); more wait their turn. The route's `concurrency` usually bounds it first.",
+      }),
+    ),
     format: Type.Optional(
       formatOptionSchema(
         "How message data is encoded, with that format's content type (`format: { avro: { schemaFile: schemas/order.avsc } }`); data the format cannot encode becomes a dead letter. Unset: JSON, text or base64 bytes by the message's content type.",

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
@@ -26,7 +25,6 @@ export class NatsConnectionInstance implements ConnectionInstance {
   readonly #options: NodeConnectionOptions;
   readonly #logger: Logger;
   #shared: NatsConnection | undefined;
-  #js: JetStreamClient | undefined;
   #opening: Promise<NatsConnection> | undefined;
   #closed = false;
 
@@ -92,7 +90,6 @@ export class NatsConnectionInstance implements ConnectionInstance {
     this.#opening ??= this.open("shared")
       .then((nc) => {
         this.#shared = nc;
-        this.#js = undefined;
         void nc.closed().then((error) => {
           if (error && !this.#closed) this.#logger.warn({ err: error }, "nats connection closed");
         });
@@ -102,13 +99,6 @@ export class NatsConnectionInstance implements ConnectionInstance {
         this.#opening = undefined;
       });
     return this.#opening;
-  }
-
-  /** A JetStream client bound to the shared connection. */
-  async jetstream(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
-    const nc = await this.shared();
-    if (!this.#js || this.#shared !== nc) this.#js = natsJetStream().jetstream(nc);
-    return { nc, js: this.#js };
   }
 
   async close(): Promise<void> {

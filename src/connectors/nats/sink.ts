@@ -1,3 +1,4 @@
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { ComponentContext, Sink } from "../../api/component.js";
 import { ConnectionError, DeliveryRejectedError, type JunctionError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
@@ -5,8 +6,10 @@ import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { ENVELOPE_HEADERS, encodePayload, envelopeHeaders, safeHeader } from "./codec.js";
 import type { NatsSinkConfig } from "./config.js";
-import { abortable, type NatsConnectionInstance, natsError } from "./connection.js";
+import type { NatsConnectionInstance } from "./connection.js";
+import { natsError } from "./connection.js";
 import { natsJetStream, natsTransport } from "./library.js";
+import { NoStreamAnswer, PubAckPipeline } from "./publisher.js";
 
 const SUBJECT = /^[^\s*>]+$/;
 
@@ -60,14 +63,17 @@ export async function subjectFor(
 }
 
 /**
- * Publishes each message to JetStream and resolves only on the stream's PubAck. The message id
- * is sent as `Nats-Msg-Id`, so a retried publish within the stream's duplicate window is stored
- * once. No stream for the subject is permanent; no answer in time is retryable.
+ * Publishes each message to JetStream and resolves only on the stream's PubAck. Publishes are
+ * pipelined: every write in flight waits for its own PubAck on one reply subscription, up to
+ * `maxInFlight`. The message id is sent as `Nats-Msg-Id`, so a retried publish within the stream's
+ * duplicate window is stored once. No stream for the subject is permanent; no answer in time is
+ * retryable.
  */
 export class JetStreamSink implements Sink {
   readonly #timeoutMs: number;
-
+  readonly #maxInFlight: number;
   readonly #format: PayloadFormat | undefined;
+  #pipeline: PubAckPipeline | undefined;
 
   constructor(
     private readonly config: NatsSinkConfig,
@@ -75,6 +81,7 @@ export class JetStreamSink implements Sink {
     private readonly context: ComponentContext,
   ) {
     this.#timeoutMs = parseDuration(config.timeout ?? "5s");
+    this.#maxInFlight = config.maxInFlight ?? 1000;
     this.#format = resolveFormat(config.format, context, `nats sink in route "${context.owner}"`);
   }
 
@@ -84,17 +91,18 @@ export class JetStreamSink implements Sink {
       ? { bytes: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message);
     const headers = await buildHeaders(message, this.config.headers, this.context, payload.contentType);
-    const { nc, js } = await this.connection.jetstream();
+    headers.set(
+      "Nats-Msg-Id",
+      this.config.msgId ? await renderTemplate(this.context, this.config.msgId, message) : message.id,
+    );
+    if (this.config.stream) headers.set("Nats-Expected-Stream", this.config.stream);
+    const nc = await this.connection.shared();
     try {
-      const ack = await abortable(
-        js.publish(subject, payload.bytes, {
-          msgID: this.config.msgId
-            ? await renderTemplate(this.context, this.config.msgId, message)
-            : message.id,
-          headers,
-          timeout: this.#timeoutMs,
-          ...(this.config.stream ? { expect: { streamName: this.config.stream } } : {}),
-        }),
+      const ack = await this.#pipelineFor(nc).publish(
+        subject,
+        payload.bytes,
+        headers,
+        this.#timeoutMs,
         signal,
       );
       if (ack.duplicate) {
@@ -108,21 +116,25 @@ export class JetStreamSink implements Sink {
           code: "JUNCTION_NATS_INTERRUPTED",
         });
       }
-      // The client reports a publish nobody answered as "JetStream not enabled".
-      if ((error as Error)?.name === "JetStreamNotEnabled") throw await this.#noStream(nc, subject, error);
+      if (error instanceof NoStreamAnswer) throw await this.#noStream(nc, subject, error);
       throw natsError(error, `publish to ${subject}`);
     }
+  }
+
+  /** One pipeline per connection: a new one once the shared connection was replaced. */
+  #pipelineFor(nc: NatsConnection): PubAckPipeline {
+    if (!this.#pipeline || this.#pipeline.nc !== nc || this.#pipeline.closed) {
+      this.#pipeline?.close(new Error("the connection was replaced"));
+      this.#pipeline = new PubAckPipeline(nc, this.#maxInFlight);
+    }
+    return this.#pipeline;
   }
 
   /**
    * Nobody answered the publish: either no stream stores this subject (a configuration problem,
    * permanent) or JetStream is not reachable right now (retryable). Ask the server which.
    */
-  async #noStream(
-    nc: Awaited<ReturnType<NatsConnectionInstance["shared"]>>,
-    subject: string,
-    cause: unknown,
-  ): Promise<JunctionError> {
+  async #noStream(nc: NatsConnection, subject: string, cause: unknown): Promise<JunctionError> {
     try {
       const jsm = await natsJetStream().jetstreamManager(nc, { checkAPI: false });
       await jsm.streams.find(subject);
