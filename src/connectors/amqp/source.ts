@@ -47,6 +47,8 @@ export class AmqpSource implements Source {
   #channel: Channel | undefined;
   #consumerTag: string | undefined;
   #pending: Delivery[] = [];
+  /** Channels with deliveries left unacknowledged behind later ones: no `multiple` acks there. */
+  readonly #gaps = new WeakSet<Channel>();
   #wake: (() => void) | undefined;
   #pump: Promise<void> | undefined;
   #abort = new AbortController();
@@ -190,7 +192,11 @@ export class AmqpSource implements Source {
         await context.emit(good.map((entry) => entry.init));
         break;
       } catch (error) {
-        if (error instanceof ShuttingDownError) return; // not acknowledged: redelivered later
+        if (error instanceof ShuttingDownError) {
+          // Not acknowledged: redelivered later. Later batches must not ack these with `multiple`.
+          for (const entry of good) this.#gaps.add(entry.delivery.channel);
+          return;
+        }
         if (error instanceof BackpressureError) {
           // The route is full: hold these deliveries (prefetch stops the broker) and offer them again.
           await pause(error.retryAfterMs ?? 1000, this.#abort.signal);
@@ -199,7 +205,30 @@ export class AmqpSource implements Source {
         throw error;
       }
     }
-    for (const entry of good) this.#settle(entry.delivery, "ack");
+    this.#ackStored(good.map((entry) => entry.delivery));
+  }
+
+  /**
+   * One `basic.ack` with `multiple` per channel for a stored batch, instead of one per delivery.
+   * Batches are stored one after the other in delivery order, and deliveries dead-lettered on the
+   * way were settled on their own, so every delivery up to the batch's highest tag is settled;
+   * on a channel where a batch was left unacknowledged, each delivery is acknowledged on its own.
+   */
+  #ackStored(deliveries: Delivery[]): void {
+    const highest = new Map<Channel, number>();
+    for (const delivery of deliveries) {
+      const { channel, message } = delivery;
+      if (this.#gaps.has(channel)) this.#settle(delivery, "ack");
+      else if (message.deliveryTag > (highest.get(channel) ?? 0)) highest.set(channel, message.deliveryTag);
+    }
+    for (const [channel, deliveryTag] of highest) {
+      if (!channel.active) continue; // the broker redelivers them
+      try {
+        channel.basicAck({ deliveryTag, multiple: true });
+      } catch {
+        // The channel closed in between: the deliveries are redelivered, never lost.
+      }
+    }
   }
 
   /** Acknowledge on the delivery's own channel; a closed channel means the broker will redeliver. */
