@@ -204,6 +204,15 @@ export const AmqpSinkSchema = Type.Object(
     timeout: Type.Optional(
       Duration({ description: "How long a publish may wait for the broker's confirm.", default: "30s" }),
     ),
+    maxInFlight: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100000,
+        default: 1000,
+        description:
+          "Publishes sent and waiting for their confirm at once (pipelined on one confirm channel, each still awaited before its message counts as delivered); more wait their turn. The route's `concurrency` usually bounds it first.",
+      }),
+    ),
     format: Type.Optional(
       formatOptionSchema(
         "How message data is encoded (`format: { avro: { schemaFile: schemas/order.avsc } }`), with that format's content type. Unset: JSON, text or base64 bytes by the message's content type. Data the format cannot encode becomes a dead letter.",

@@ -14,6 +14,7 @@ import type { AmqpSinkConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
 import { amqpCode, brokerReason, isPermanent, rejectedError } from "./errors.js";
 import { publishProperties } from "./headers.js";
+import { InFlightLimit } from "./in-flight.js";
 import { encodePayload } from "./payload.js";
 
 const CLOSE_GRACE_MS = 2000;
@@ -22,7 +23,8 @@ const MAX_TRACKED_RETURNS = 10_000;
 
 /**
  * Publishes each message on a confirm channel with `mandatory` and persistent delivery, and resolves
- * only when the broker confirmed it. A message the broker returns (no queue bound for its routing
+ * only when the broker confirmed it. Publishes are pipelined: up to `maxInFlight` wait for their
+ * confirms at once on the one channel. A message the broker returns (no queue bound for its routing
  * key) is a DeliveryRejectedError, so it becomes a dead letter instead of vanishing; a nack, a timeout
  * or a lost connection is a retryable ConnectionError. The message id is the AMQP `messageId`, so
  * consumers can drop the duplicates that retries may cause.
@@ -33,6 +35,7 @@ export class AmqpSink implements Sink {
   #channel: Promise<Channel> | undefined;
   readonly #returned = new Map<string, ReturnedMessage>();
   readonly #format: PayloadFormat | undefined;
+  readonly #limit: InFlightLimit;
 
   constructor(
     private readonly config: AmqpSinkConfig,
@@ -44,6 +47,7 @@ export class AmqpSink implements Sink {
       `routes.${context.owner}.to.amqp`,
     );
     this.#timeoutMs = parseDuration(config.timeout ?? "30s");
+    this.#limit = new InFlightLimit(config.maxInFlight ?? 1000);
     this.#format = resolveFormat(config.format, context, `amqp sink in route "${context.owner}"`);
   }
 
@@ -58,8 +62,29 @@ export class AmqpSink implements Sink {
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);
     const where = `exchange "${exchange || "(default)"}" with routing key "${routingKey}"`;
-    const label = this.#connection.label;
 
+    await this.#limit.acquire(signal);
+    try {
+      await this.#publish(message, signal, { exchange, routingKey, body, contentType, extra, where });
+    } finally {
+      this.#limit.release();
+    }
+  }
+
+  async #publish(
+    message: Message,
+    signal: AbortSignal,
+    out: {
+      exchange: string;
+      routingKey: string;
+      body: Buffer | string;
+      contentType: string;
+      extra: Record<string, string>;
+      where: string;
+    },
+  ): Promise<void> {
+    const { exchange, routingKey, body, contentType, extra, where } = out;
+    const label = this.#connection.label;
     const channel = await this.#confirmChannel();
     this.#returned.delete(message.id);
     try {
@@ -96,7 +121,7 @@ export class AmqpSink implements Sink {
     }
     // The broker sends basic.return before the confirm, but the library emits it on the next
     // turn of the event loop: wait for that turn before deciding.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const returned = this.#returned.get(message.id);
     if (returned) {
       this.#returned.delete(message.id);
@@ -163,6 +188,19 @@ export class AmqpSink implements Sink {
     ]);
     clearTimeout(timer);
   }
+}
+
+let turn: Promise<void> | undefined;
+
+/** The next turn of the event loop, one setImmediate shared by every publish confirmed in this one. */
+function nextTurn(): Promise<void> {
+  turn ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turn = undefined;
+      resolve();
+    }),
+  );
+  return turn;
 }
 
 /** Wait for the broker's confirm, the caller's signal or the timeout, whichever comes first. */
