@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mappingFunctions } from "../../mapping/jsonata-functions.js";
+import { NATIVES } from "./functions.js";
 import { compileJsonata } from "./index.js";
 
 test("constructs outside the subset are left to jsonata", () => {
@@ -57,4 +59,9 @@ test("the subset compiles", () => {
   ]) {
     assert.notEqual(compileJsonata(source), null, source);
   }
+});
+
+test("no mapping helper shadows a built-in the compiler implements", () => {
+  // the engine binds the helpers on every expression: one named like a built-in would replace it
+  for (const name of Object.keys(mappingFunctions)) assert.equal(NATIVES.has(name), false, name);
 });
