@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import jsonata from "jsonata";
 import { type Code, compileNode, type Env, Fallback, Unsupported } from "./compile.js";
 import { CompiledExpressionError } from "./errors.js";
@@ -6,6 +7,12 @@ import { toPlainJson } from "./to-json.js";
 
 export { Fallback } from "./compile.js";
 export { CompiledExpressionError } from "./errors.js";
+
+/** The jsonata release whose evaluator the compiler mirrors (and the differential tests checked). */
+export const MIRRORED_JSONATA_VERSION = "2.2.2";
+
+/** Another jsonata release may evaluate differently: then nothing is compiled. */
+export const installedJsonataVersion: string = createRequire(import.meta.url)("jsonata/package.json").version;
 
 export type CompiledExpression = (input: unknown, bindings: { message: unknown }) => unknown;
 
@@ -18,6 +25,7 @@ export type CompiledExpression = (input: unknown, bindings: { message: unknown }
  * jsonata's exact message).
  */
 export function compileJsonata(source: string): CompiledExpression | null {
+  if (installedJsonataVersion !== MIRRORED_JSONATA_VERSION) return null;
   let code: Code;
   try {
     code = compileNode(jsonata(source).ast() as unknown as Record<string, any>);

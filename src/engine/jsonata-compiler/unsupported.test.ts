@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { mappingFunctions } from "../../mapping/jsonata-functions.js";
 import { NATIVES } from "./functions.js";
-import { compileJsonata } from "./index.js";
+import { compileJsonata, installedJsonataVersion, MIRRORED_JSONATA_VERSION } from "./index.js";
 
 test("constructs outside the subset are left to jsonata", () => {
   for (const source of [
@@ -64,4 +64,9 @@ test("the subset compiles", () => {
 test("no mapping helper shadows a built-in the compiler implements", () => {
   // the engine binds the helpers on every expression: one named like a built-in would replace it
   for (const name of Object.keys(mappingFunctions)) assert.equal(NATIVES.has(name), false, name);
+});
+
+test("the installed jsonata is the release the compiler mirrors", () => {
+  // after an upgrade: re-read jsonata.js's evaluator, adapt, rerun these tests, then bump the version
+  assert.equal(installedJsonataVersion, MIRRORED_JSONATA_VERSION);
 });
