@@ -256,6 +256,34 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a busy store (checkpoints in a worker thread) keeps every message through close and reopen", async () => {
+    const dir = tempDir();
+    const store = open("process", dir);
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    for (let batch = 0; batch < 5; batch++) {
+      await store.commit({
+        appends: Array.from({ length: 500 }, (_, index) => ({
+          channel: "q",
+          message: message({ n: batch * 500 + index }),
+          partitionKey: null,
+        })),
+      });
+    }
+    const claimed = await store.claim("q", 1000, 10_000);
+    await Promise.all(claimed.map((delivery) => store.commit({ acks: [delivery.deliveryId] })));
+    await store.close();
+    const reopened = open("process", dir);
+    assert.equal(reopened.depth("q"), 1500);
+    assert.equal(reopened.integrityCheck(), "ok");
+    const rest = await reopened.claim("q", 2000, 10_000);
+    assert.deepEqual(
+      rest.map((delivery) => (delivery.message.data as { n: number }).n),
+      Array.from({ length: 1500 }, (_, index) => 1000 + index),
+    );
+    await reopened.close();
+  });
+
   test("after a crash (store reopened), leases left by the dead process are released at once", async () => {
     const dir = tempDir();
     const first = open("process", dir);

@@ -18,6 +18,7 @@ import type {
   Store,
   SubscriptionStats,
 } from "../store.js";
+import { Checkpointer } from "./checkpointer.js";
 import { DeliveryCounters } from "./counters.js";
 import { Leases } from "./leases.js";
 import { MIGRATIONS } from "./schema.js";
@@ -68,16 +69,25 @@ export class SqliteStore implements Store {
   readonly #statements: ReturnType<SqliteStore["prepare"]>;
   /** better-sqlite3's transaction wrapper, built once: BEGIN, the function, COMMIT (ROLLBACK if it throws). */
   readonly #inTransaction: (apply: () => unknown) => unknown;
+  /** File stores, once busy: checkpoints in a worker thread. */
+  #checkpointer: Checkpointer | undefined;
+  /** Transactions plus appended messages until a file store starts its checkpointer (never in memory). */
+  #writesBeforeCheckpointer: number;
+  readonly #synchronous: "NORMAL" | "FULL";
+  readonly #path: string;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.description = `sqlite ${options.path} (durability: ${options.durability})`;
     this.#db = new Database(options.path);
     this.#db.pragma("journal_mode = WAL");
-    this.#db.pragma(`synchronous = ${options.durability === "os" ? "FULL" : "NORMAL"}`);
+    this.#path = options.path;
+    this.#synchronous = options.durability === "os" ? "FULL" : "NORMAL";
+    this.#db.pragma(`synchronous = ${this.#synchronous}`);
     this.#db.pragma("busy_timeout = 5000");
-    // Keep the WAL bounded: checkpoint every ~4 MB and truncate it back to 64 MB at most.
-    this.#db.pragma("wal_autocheckpoint = 1000");
+    // Checkpoints run in the checkpointer's thread after each commit; this one, on the main thread
+    // after ~40 MB of log, is the backstop. The WAL file is truncated back to 64 MB at most.
+    this.#db.pragma("wal_autocheckpoint = 10000");
     this.#db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     this.#db.pragma("foreign_keys = OFF");
     const upgradedFrom = this.#migrate();
@@ -85,6 +95,8 @@ export class SqliteStore implements Store {
     this.#inTransaction = this.#db.transaction((apply: () => unknown) => apply());
     this.#recoverLeases(upgradedFrom);
     this.#loadCatalog();
+    // A thread per store is worth it only for a busy one (tests and tools open many small stores).
+    this.#writesBeforeCheckpointer = options.path === ":memory:" ? Number.POSITIVE_INFINITY : 1000;
   }
 
   /** Apply the migrations the file lacks; returns the version it had. */
@@ -212,6 +224,9 @@ export class SqliteStore implements Store {
     }
     this.#counts.commit();
     this.#leases.commit();
+    if (this.#checkpointer) this.#checkpointer.written();
+    else if (--this.#writesBeforeCheckpointer <= 0)
+      this.#checkpointer = new Checkpointer(this.#path, this.#synchronous);
     return result;
   }
 
@@ -327,6 +342,7 @@ export class SqliteStore implements Store {
    * rows a statement), and count the deliveries once per run of appends to the same channel.
    */
   #append(appends: NonNullable<CommitBatch["appends"]>, now: number, touched: Set<string>): void {
+    this.#writesBeforeCheckpointer -= appends.length;
     const messageParams: unknown[] = [];
     const subscriptionsOf: string[][] = [];
     let runChannel = "";
@@ -776,6 +792,7 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     if (this.#pending.length > 0) this.#flush();
     this.#closed = true;
+    await this.#checkpointer?.close();
     this.#db.close();
   }
 }
