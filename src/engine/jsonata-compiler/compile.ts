@@ -26,6 +26,14 @@ export interface Env {
   /** `$$`: the input as given, before jsonata wraps a top-level array. */
   root: unknown;
   message: unknown;
+  /** Variables bound with `:=`, innermost block first; absent when the expression binds none. */
+  frame?: Frame;
+}
+
+/** jsonata's frames: a block opens one, `:=` binds in the current one, lookups walk outwards. */
+export interface Frame {
+  vars: Map<string, unknown>;
+  parent: Frame | undefined;
 }
 
 export type Code = (input: any, env: Env) => any;
@@ -38,6 +46,31 @@ export class Fallback extends Error {}
 type Node = Record<string, any>;
 
 // `consarray` matters only where jsonata reads it (array constructors, a path's first step)
+/**
+ * Names the expression binds with `:=`, for the expression being compiled (compilation is
+ * synchronous, one expression at a time): they are read through frames, and a function call may
+ * not use one.
+ */
+let boundNames: ReadonlySet<string> = new Set();
+
+/** Compile a whole expression; `frames` says whether its evaluation needs a top-level frame. */
+export function compileExpression(ast: Node): { code: Code; frames: boolean } {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== "object") return;
+    const n = node as Node;
+    if (n.type === "bind" && n.lhs?.type === "variable") names.add(n.lhs.value);
+    for (const value of Object.values(n)) visit(value);
+  };
+  visit(ast);
+  boundNames = names;
+  try {
+    return { code: compileNode(ast), frames: names.size > 0 };
+  } finally {
+    boundNames = new Set();
+  }
+}
+
 const COMMON = ["type", "value", "position", "predicate", "keepArray", "consarray"];
 const ALLOWED: Record<string, string[]> = {
   string: COMMON,
@@ -51,8 +84,9 @@ const ALLOWED: Record<string, string[]> = {
   condition: [...COMMON, "condition", "then", "else"],
   block: [...COMMON, "expressions"],
   function: [...COMMON, "procedure", "arguments"],
+  bind: [...COMMON, "lhs", "rhs"],
 };
-const NO_SEQUENCE = new Set(["string", "number", "value", "binary", "unary", "condition", "block"]);
+const NO_SEQUENCE = new Set(["string", "number", "value", "binary", "unary", "condition", "block", "bind"]);
 const BINARY = new Set(["+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "&", "and", "or", "in"]);
 
 /** Refuse any node with a property this compiler does not know (tuples, parents, group-by, ...). */
@@ -108,20 +142,47 @@ function compileBody(node: Node): Code {
       return compileBlock(node);
     case "function":
       return compileFunction(node);
+    case "bind":
+      return compileBind(node);
   }
   throw new Unsupported(`node type ${node.type}`);
 }
 
 function compileVariable(node: Node): Code {
-  switch (node.value) {
-    case "":
-      return (input) => (input?.outerWrapper ? input[0] : input);
+  const name = node.value as string;
+  if (name === "") return (input) => (input?.outerWrapper ? input[0] : input);
+  if (boundNames.has(name)) {
+    // a binding of the expression, else what jsonata's outer frames hold
+    return (_input, env) => {
+      for (let frame = env.frame; frame !== undefined; frame = frame.parent)
+        if (frame.vars.has(name)) return frame.vars.get(name);
+      if (name === "$") return env.root;
+      if (name === "message") return env.message;
+      // not bound (yet): jsonata would find a function or an engine binding of that name, or nothing
+      throw new Fallback(`$${name} read before it was bound`);
+    };
+  }
+  switch (name) {
     case "$":
       return (_input, env) => env.root;
     case "message":
       return (_input, env) => env.message;
   }
-  throw new Unsupported(`variable $${node.value}`);
+  throw new Unsupported(`variable $${name}`);
+}
+
+/** `$name := value`: bind in the current frame (jsonata's `evaluateBindExpression`). */
+function compileBind(node: Node): Code {
+  const lhs = node.lhs as Node;
+  if (lhs.type !== "variable" || Object.keys(lhs).some((key) => !["type", "value", "position"].includes(key)))
+    throw new Unsupported("bind target");
+  const name = lhs.value as string;
+  const rhs = compileNode(node.rhs);
+  return (input, env) => {
+    const value = rhs(input, env);
+    (env.frame as Frame).vars.set(name, value);
+    return value;
+  };
 }
 
 /** A `[...]` predicate or stage: jsonata's `evaluateFilter`. */
@@ -503,6 +564,18 @@ function compileCondition(node: Node): Code {
 
 function compileBlock(node: Node): Code {
   const expressions = (node.expressions as Node[]).map((expression) => compileNode(expression));
+  if (boundNames.size > 0)
+    return (input, env) => {
+      // a new frame, so bindings inside stay inside
+      const inner: Env = {
+        root: env.root,
+        message: env.message,
+        frame: { vars: new Map(), parent: env.frame },
+      };
+      let result: any;
+      for (const expression of expressions) result = expression(input, inner);
+      return result;
+    };
   return (input, env) => {
     let result: any;
     for (const expression of expressions) result = expression(input, env);
@@ -518,6 +591,7 @@ function compileFunction(node: Node): Code {
   )
     throw new Unsupported("function procedure");
   const name = procedure.value as string;
+  if (boundNames.has(name)) throw new Unsupported(`function $${name} rebound with :=`);
   const native = NATIVES.get(name);
   if (native === undefined) throw new Unsupported(`function $${name}`);
   const args = (node.arguments as Node[]).map((argument) => compileNode(argument));

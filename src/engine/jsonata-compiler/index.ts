@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import jsonata from "jsonata";
-import { type Code, compileNode, type Env, Fallback, Unsupported } from "./compile.js";
+import { type Code, compileExpression, type Env, Fallback, Unsupported } from "./compile.js";
 import { CompiledExpressionError } from "./errors.js";
 import { createSequenceOf, isSequence } from "./sequence.js";
 import { toPlainJson } from "./to-json.js";
@@ -27,14 +27,16 @@ export type CompiledExpression = (input: unknown, bindings: { message: unknown }
 export function compileJsonata(source: string): CompiledExpression | null {
   if (installedJsonataVersion !== MIRRORED_JSONATA_VERSION) return null;
   let code: Code;
+  let frames: boolean;
   try {
-    code = compileNode(jsonata(source).ast() as unknown as Record<string, any>);
+    ({ code, frames } = compileExpression(jsonata(source).ast() as unknown as Record<string, any>));
   } catch (error) {
     if (error instanceof Unsupported) return null;
     return null; // a syntax error (jsonata reports it) or a shape this compiler did not expect
   }
   return (input, bindings) => {
     const env: Env = { root: input, message: bindings.message };
+    if (frames) env.frame = { vars: new Map(), parent: undefined };
     let context: any = input;
     // jsonata wraps a top-level array in a singleton sequence so paths see it as one value
     if (Array.isArray(input) && !isSequence(input)) {

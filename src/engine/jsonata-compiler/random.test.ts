@@ -79,6 +79,10 @@ const expression = fc.letrec<{ expr: string; step: string; path: string; predica
       .map((pairs) => `{${pairs.map(([k, v]) => `${k}: ${v}`).join(", ")}}`),
     fc.array(tie("expr"), { minLength: 1, maxLength: 2 }).map((items) => `(${items.join("; ")})`),
     fc
+      .tuple(fc.constantFrom("$v", "$w"), tie("expr"), tie("expr"))
+      .map(([name, value, body]) => `(${name} := ${value}; ${body})`),
+    fc.constantFrom("$v", "$w"),
+    fc
       .tuple(
         fc.constantFrom(...Object.keys(FUNCTIONS)),
         fc.array(tie("expr"), { maxLength: 4 }),
@@ -145,7 +149,7 @@ test("random expressions of the subset: compiled and jsonata agree on random inp
     },
   );
   assert.deepEqual(divergences.slice(0, 5), []);
-  assert.ok(compiled > runs * 0.8, `only ${compiled} of ${runs} generated expressions compiled`);
+  assert.ok(compiled > runs * 0.7, `only ${compiled} of ${runs} generated expressions compiled`);
   // handing over to jsonata at run time is for rare data (empty arrays under `{...}`, lookalike functions)
   assert.ok(fellBack < compared * 0.05, `${fellBack} of ${compared} evaluations fell back to jsonata`);
 });

@@ -12,7 +12,8 @@ test("constructs outside the subset are left to jsonata", () => {
     "$merge([a, b])",
     "$map(a, function($v) { $v * 2 })",
     "function($x) { $x }",
-    "($x := 1; $x)",
+    "($sum := 1; $sum(a))",
+    "($x := $uppercase; $x(a))",
     "$x",
     "$uppercase",
     "$splitName(name)",
@@ -56,6 +57,8 @@ test("the subset compiles", () => {
     "-a ? [1, 2] : { 'x': $round(2.5) }",
     "a ?: b",
     "a ?? b",
+    "($x := 1; $x)",
+    "($t := $sum(items.price); items.{ 'share': price / $t })",
   ]) {
     assert.notEqual(compileJsonata(source), null, source);
   }
