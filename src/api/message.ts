@@ -135,6 +135,18 @@ export function childTraceparent(parent: string): string {
   return `00-${match[1]}-${randomHex(8)}-${match[3]}`;
 }
 
+/** The current time as ISO text, formatted once per millisecond: a burst of messages shares it. */
+let isoMs = -1;
+let isoText = "";
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
 export function createMessage(init: MessageInit): Message {
   const id = init.id ?? newMessageId();
   const message: Message = {
@@ -142,7 +154,7 @@ export function createMessage(init: MessageInit): Message {
     id,
     source: init.source,
     type: init.type,
-    time: init.time ?? new Date().toISOString(),
+    time: init.time ?? isoNow(),
     correlationId: init.correlationId || id,
     traceparent: normaliseTraceparent(init.traceparent),
     headers: init.headers ?? {},
