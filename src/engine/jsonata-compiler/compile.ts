@@ -56,13 +56,31 @@ let boundNames: ReadonlySet<string> = new Set();
 /** Compile a whole expression; `frames` says whether its evaluation needs a top-level frame. */
 export function compileExpression(ast: Node): { code: Code; frames: boolean } {
   const names = new Set<string>();
-  const visit = (node: unknown): void => {
+  // jsonata evaluates the members of `[a, b]` and the values of `{...}` concurrently: a `:=` there
+  // (outside a block of its own) races with reads in the other members
+  const visit = (node: unknown, concurrent: boolean): void => {
     if (node === null || typeof node !== "object") return;
     const n = node as Node;
-    if (n.type === "bind" && n.lhs?.type === "variable") names.add(n.lhs.value);
-    for (const value of Object.values(n)) visit(value);
+    if (n.type === "bind") {
+      if (concurrent) throw new Unsupported(":= inside concurrently evaluated members");
+      if (n.lhs?.type === "variable") names.add(n.lhs.value);
+    }
+    if (n.type === "block") for (const value of Object.values(n)) visit(value, false);
+    else if (n.type === "unary" && n.value === "[")
+      for (const value of Object.values(n))
+        visit(value, concurrent || (value === n.expressions && (n.expressions as Node[]).length > 1));
+    else if (n.type === "unary" && n.value === "{")
+      for (const value of Object.values(n)) {
+        if (value !== n.lhs) visit(value, concurrent);
+        else
+          for (const [key, member] of n.lhs as Node[][]) {
+            visit(key, concurrent);
+            visit(member, true);
+          }
+      }
+    else for (const value of Object.values(n)) visit(value, concurrent);
   };
-  visit(ast);
+  visit(ast, false);
   boundNames = names;
   try {
     return { code: compileNode(ast), frames: names.size > 0 };

@@ -13,6 +13,9 @@ test("constructs outside the subset are left to jsonata", () => {
     "$map(a, function($v) { $v * 2 })",
     "function($x) { $x }",
     "($sum := 1; $sum(a))",
+    "($x := 0; [$x := 1, $x])",
+    "($x := 0; { 'a': $x := 1, 'b': $x })",
+    "($x := 0; [a, [$x := 1]])",
     "($x := $uppercase; $x(a))",
     "$x",
     "$uppercase",
@@ -58,6 +61,9 @@ test("the subset compiles", () => {
     "a ?: b",
     "a ?? b",
     "($x := 1; $x)",
+    "[($x := 1; $x), ($x := 2; $x)]",
+    "{ 'a': ($x := 1; $x + 1) }",
+    "($x := 0; [a, b][$x := 1])",
     "($t := $sum(items.price); items.{ 'share': price / $t })",
   ]) {
     assert.notEqual(compileJsonata(source), null, source);
