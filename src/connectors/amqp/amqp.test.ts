@@ -390,6 +390,26 @@ routes:
         5000,
         "the refused delivery back in the queue",
       );
+
+      // 4. a refused batch, then stored ones: their acknowledgement must not cover the refused one.
+      let attempts = 0;
+      const kept: MessageInit[] = [];
+      const mixed = sourceContext(connection, async (inits) => {
+        if (attempts++ === 0) throw new ShuttingDownError();
+        kept.push(...inits);
+        return { ids: inits.map((_, i) => String(i)), duplicate: false };
+      });
+      const fourth = new AmqpSource({ connection: "broker", queue, prefetch: 10 }, mixed);
+      await fourth.start(mixed);
+      await eventually(() => attempts === 1, 5000, "the refused first batch");
+      await publishMany(queue, 3, 20);
+      await eventually(() => kept.length === 3, 5000, "3 later deliveries stored");
+      await fourth.stop();
+      await eventually(
+        async () => (await ready(queue)) === 1,
+        5000,
+        "only the refused delivery back in the queue",
+      );
     } finally {
       await connection.close();
     }

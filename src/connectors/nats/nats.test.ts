@@ -537,6 +537,46 @@ policies:
   );
 
   test(
+    "sink: many writes in flight, bounded by maxInFlight, each resolves on its own PubAck",
+    nats,
+    async () => {
+      const n = names();
+      await stream(n.out, n.outSubject);
+      const connection = new NatsConnectionInstance({ servers: [SERVER] }, fakeContext);
+      const sink = new JetStreamSink(
+        { connection: "bus", subject: `${n.outSubject}.x`, maxInFlight: 3 },
+        connection,
+        fakeContext,
+      );
+      try {
+        const signal = new AbortController().signal;
+        const messages = Array.from({ length: 40 }, (_, i) =>
+          createMessage({ source: "t", type: "t", data: { i } }),
+        );
+        await Promise.all(messages.map((message) => sink.write(message, signal)));
+        assert.equal((await jsm.streams.info(n.out)).state.messages, 40);
+
+        // A caller that gives up is answered with its own reason, whether written or still waiting.
+        const gaveUp = new AbortController();
+        const writes = messages.map((message) =>
+          sink.write({ ...message, id: `${message.id}-b` }, gaveUp.signal),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 5)); // some written, some waiting
+      gaveUp.abort(new Error("route timeout"));
+        const outcomes = await Promise.allSettled(writes);
+        for (const outcome of outcomes) {
+          if (outcome.status === "rejected")
+            assert.ok(outcome.reason instanceof ConnectionError, String(outcome.reason));
+        }
+        // Settled either way; a later write still goes through.
+        await sink.write(createMessage({ source: "t", type: "t", data: { last: true } }), signal);
+      } finally {
+        await connection.close();
+      }
+    },
+  );
+
+  test(
     "request step: a real responder enriches the message; no responders and timeouts are retryable",
     nats,
     async () => {
