@@ -562,7 +562,7 @@ policies:
           sink.write({ ...message, id: `${message.id}-b` }, gaveUp.signal),
         );
         await new Promise((resolve) => setTimeout(resolve, 5)); // some written, some waiting
-      gaveUp.abort(new Error("route timeout"));
+        gaveUp.abort(new Error("route timeout"));
         const outcomes = await Promise.allSettled(writes);
         for (const outcome of outcomes) {
           if (outcome.status === "rejected")
