@@ -16,8 +16,8 @@ import { UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
 /**
  * webhook → channel → map (the 15-field JSONata) → HTTP sink to the warehouse. BENCH_FLOW_INLINE=1
- * gives Junction the variant without `$split`, which the engine evaluates on the main thread instead
- * of in the expression worker (an experiment: Node-RED keeps the mapping as written).
+ * gives Junction the variant written without `$split` (Node-RED keeps the mapping as written); both
+ * now run inline, compiled to JS by src/engine/jsonata-compiler.
  */
 export function flowConfig(warehouseUrl: string): ScenarioConfig {
   const mapping = process.env.BENCH_FLOW_INLINE === "1" ? FLOW_MAPPING_JSONATA_INLINE : FLOW_MAPPING_JSONATA;

@@ -38,10 +38,11 @@ async function measure(evaluate: Evaluate, ms: number): Promise<{ wall: number; 
 }
 
 /**
- * Mapping alone, in this process: the engine's map step (through the Evaluator and the expression
- * worker pool, exactly as a route runs it), compiled JSONata evaluated directly, and hand-written
- * TypeScript, alternating several times. Also the same three for a variant of the mapping the
- * engine can run inline (no `$split`).
+ * Mapping alone, in this process: the engine's map step (through the Evaluator exactly as a route
+ * runs it: inline and compiled to JS where src/engine/jsonata-compiler covers the expression, else
+ * jsonata, else the expression worker pool), jsonata's own evaluation of the same expression
+ * ("raw JSONata"), and hand-written TypeScript, alternating several times. Also the step and raw
+ * JSONata for a second mapping of the same shape (no `$split`).
  */
 export const mappingSuite: Suite = {
   name: "mapping",
