@@ -101,11 +101,12 @@ export function envelopeHeaders(message: Message): Record<string, string> {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const LINE_BREAK = /[\r\n]/;
 
 /** Header names a broker accepts as-is; values lose CR/LF so one header never becomes two. */
 export function safeHeader(name: string, value: string): [string, string] | undefined {
   if (!TOKEN.test(name)) return undefined;
-  return [name, value.replace(/[\r\n]+/g, " ")];
+  return [name, LINE_BREAK.test(value) ? value.replace(/[\r\n]+/g, " ") : value];
 }
 
 /**

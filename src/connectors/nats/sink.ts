@@ -22,17 +22,21 @@ export async function renderTemplate(
   return template.includes("{{") ? context.render(template, message.data, message) : template;
 }
 
-/** Headers for an outgoing NATS message: user headers, then the envelope, then configured extras. */
+/**
+ * Headers for an outgoing NATS message: user headers, then the envelope, then configured extras (a
+ * later one replaces an earlier one of the same name). Collected first and appended once each:
+ * `MsgHdrs.set` rescans every header already there.
+ */
 export async function buildHeaders(
   message: Message,
   extra: Record<string, string> | undefined,
   context: Pick<ComponentContext, "render">,
   contentType: string,
 ) {
-  const h = natsTransport().headers();
+  const collected = new Map<string, string>();
   const set = (name: string, value: string) => {
     const safe = safeHeader(name, value);
-    if (safe) h.set(safe[0], safe[1]);
+    if (safe) collected.set(safe[0], safe[1]);
   };
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     const lower = name.toLowerCase();
@@ -44,6 +48,8 @@ export async function buildHeaders(
   for (const [name, template] of Object.entries(extra ?? {})) {
     set(name.toLowerCase(), await renderTemplate(context, template, message));
   }
+  const h = natsTransport().headers();
+  for (const [name, value] of collected) h.append(name, value);
   return h;
 }
 
@@ -91,11 +97,11 @@ export class JetStreamSink implements Sink {
       ? { bytes: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message);
     const headers = await buildHeaders(message, this.config.headers, this.context, payload.contentType);
-    headers.set(
+    headers.append(
       "Nats-Msg-Id",
       this.config.msgId ? await renderTemplate(this.context, this.config.msgId, message) : message.id,
     );
-    if (this.config.stream) headers.set("Nats-Expected-Stream", this.config.stream);
+    if (this.config.stream) headers.append("Nats-Expected-Stream", this.config.stream);
     const nc = await this.connection.shared();
     try {
       const ack = await this.#pipelineFor(nc).publish(
