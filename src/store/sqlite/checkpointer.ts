@@ -39,6 +39,10 @@ const DRIVER = createRequire(import.meta.url).resolve("better-sqlite3");
 export class Checkpointer {
   readonly #worker: Worker;
   #requested = false;
+  #gone = false;
+  #closing = false;
+  /** Waiting for the checkpoint in flight to finish (see `idle`). */
+  #idleWaiters: (() => void)[] = [];
   readonly #exited: Promise<void>;
 
   constructor(path: string, synchronous: "NORMAL" | "FULL", delayMs = 50) {
@@ -50,12 +54,37 @@ export class Checkpointer {
     this.#worker.unref();
     this.#worker.on("message", () => {
       this.#requested = false;
+      this.#wakeIdle();
     });
     // Gone (it failed to open, or ran out of memory): the main connection's autocheckpoint remains.
-    this.#worker.on("error", () => {
-      this.#requested = true;
-    });
-    this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
+    this.#worker.on("error", () => {});
+    this.#exited = new Promise((resolve) =>
+      this.#worker.once("exit", () => {
+        this.#gone = true;
+        this.#requested = true;
+        this.#wakeIdle();
+        resolve();
+      }),
+    );
+  }
+
+  /**
+   * Resolves once no checkpoint is pending or running here: until the next `written()`, the main
+   * connection can checkpoint alone (a TRUNCATE checkpoint gets SQLITE_BUSY while another runs).
+   */
+  idle(): Promise<void> {
+    if (!this.#requested || this.#gone) return Promise.resolve();
+    // Someone waits on the thread now: keep the process alive for its answer.
+    this.#worker.ref();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    if (!this.#closing) this.#worker.unref();
+    for (const wake of waiters) wake();
   }
 
   /** A transaction committed: checkpoint soon, unless a checkpoint is already on its way. */
@@ -67,6 +96,7 @@ export class Checkpointer {
 
   async close(): Promise<void> {
     this.#requested = true;
+    this.#closing = true;
     // Unref'd so an idle store does not keep the process alive; while closing, wait for it.
     this.#worker.ref();
     this.#worker.postMessage("close");

@@ -224,10 +224,23 @@ export class SqliteStore implements Store {
     }
     this.#counts.commit();
     this.#leases.commit();
-    if (this.#checkpointer) this.#checkpointer.written();
-    else if (--this.#writesBeforeCheckpointer <= 0)
-      this.#checkpointer = new Checkpointer(this.#path, this.#synchronous);
+    this.#afterCommit();
     return result;
+  }
+
+  /** Ask for a checkpoint, starting the checkpointer once the store is busy. Never throws: the commit stands. */
+  #afterCommit(): void {
+    if (this.#checkpointer) {
+      this.#checkpointer.written();
+      return;
+    }
+    if (--this.#writesBeforeCheckpointer > 0) return;
+    this.#writesBeforeCheckpointer = Number.POSITIVE_INFINITY;
+    try {
+      this.#checkpointer = new Checkpointer(this.#path, this.#synchronous);
+    } catch {
+      // No thread: the main connection's autocheckpoint keeps the log bounded.
+    }
   }
 
   declareChannel(channel: ChannelDeclaration): void {
@@ -459,26 +472,29 @@ export class SqliteStore implements Store {
     const rows = this.#statements.claimCandidates.all(subscription, now, max + inFlight) as Row[];
     const deliveries: Delivery[] = [];
     let fresh = 0;
-    for (let index = 0; index < rows.length && deliveries.length < max; index++) {
-      const row = rows[index];
-      const held = this.#leases.onRow(row.id);
-      if (held !== undefined) {
-        if (held.until > now) continue;
+    try {
+      for (let index = 0; index < rows.length && deliveries.length < max; index++) {
+        const row = rows[index];
+        const held = this.#leases.onRow(row.id);
+        if (held !== undefined && held.until > now) continue;
+        const delivery: Delivery = {
+          deliveryId: this.#nextHandle++,
+          subscription,
+          message: JSON.parse(row.body),
+          attempts: row.attempts,
+          progress: row.progress ? JSON.parse(row.progress) : [],
+          history: row.history ? JSON.parse(row.history) : [],
+        };
         // Taken over: the old holder's handle turns stale. It was counted out of the depth already.
-        this.#leases.drop(held);
-      } else fresh++;
-      const handle = this.#nextHandle++;
-      this.#leases.grant(handle, row.id, row.seq, subscription, now + leaseMs);
-      deliveries.push({
-        deliveryId: handle,
-        subscription,
-        message: JSON.parse(row.body),
-        attempts: row.attempts,
-        progress: row.progress ? JSON.parse(row.progress) : [],
-        history: row.history ? JSON.parse(row.history) : [],
-      });
+        if (held !== undefined) this.#leases.drop(held);
+        else fresh++;
+        this.#leases.grant(delivery.deliveryId, row.id, row.seq, subscription, now + leaseMs);
+        deliveries.push(delivery);
+      }
+    } finally {
+      // Also when a body does not parse: what was leased before it stays leased until it expires.
+      if (fresh > 0) this.#counts.addWaiting(subscription, -fresh);
     }
-    if (fresh > 0) this.#counts.addWaiting(subscription, -fresh);
     return deliveries;
   }
 
@@ -761,6 +777,9 @@ export class SqliteStore implements Store {
       }
     })();
     // A passive checkpoint never blocks; TRUNCATE when it could copy everything keeps the file small.
+    // It cannot while the checkpointer's thread is checkpointing: wait for that one to finish.
+    await this.#checkpointer?.idle();
+    if (this.#closed) return;
     this.#db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
