@@ -33,18 +33,16 @@ const decoder = new TextDecoder();
 /**
  * JetStream publishes with many PubAcks outstanding on one connection. Each publish carries a reply
  * subject under one inbox subscription and is settled by its own PubAck, so up to `maxInFlight`
- * wait at once instead of one round trip at a time. Publishes made in one event-loop turn are
- * written together (one socket write), and one timer checks every deadline and abort signal,
- * where `js.publish` would start a timer and build an Error per request.
+ * wait at once instead of one round trip at a time, and one timer checks every deadline and abort
+ * signal, where `js.publish` would start a timer, a deferred and an Error per request.
  */
 export class PubAckPipeline {
   readonly #prefix: string;
   readonly #subscription: Subscription;
   /** Written, waiting for their PubAck, by reply token. */
   readonly #inFlight = new Map<string, Publish>();
-  /** Not yet written: queued this turn, or beyond `maxInFlight`. */
+  /** Not yet written: beyond `maxInFlight`. */
   #waiting: Publish[] = [];
-  #writeScheduled = false;
   #sweep: NodeJS.Timeout | undefined;
   #next = 0;
   #closed: Error | undefined;
@@ -79,8 +77,9 @@ export class PubAckPipeline {
       if (this.#closed) return reject(this.#closed);
       if (signal.aborted) return reject(signal.reason ?? new Error("aborted"));
       const token = (this.#next++).toString(36);
-      this.#waiting.push({ token, subject, data, headers, timeoutMs, signal, deadline: 0, resolve, reject });
-      this.#scheduleWrite();
+      const entry = { token, subject, data, headers, timeoutMs, signal, deadline: 0, resolve, reject };
+      if (this.#inFlight.size < this.maxInFlight) this.#send(entry);
+      else this.#waiting.push(entry);
       this.#sweep ??= setInterval(() => this.#checkDeadlines(), SWEEP_MS).unref();
     });
   }
@@ -103,33 +102,19 @@ export class PubAckPipeline {
     }
   }
 
-  #scheduleWrite(): void {
-    if (this.#writeScheduled) return;
-    this.#writeScheduled = true;
-    setImmediate(() => this.#write());
-  }
-
-  /** Write what waits, up to `maxInFlight`: the client buffers them and flushes them in one write. */
-  #write(): void {
-    this.#writeScheduled = false;
-    if (this.#closed) return;
-    let sent = 0;
-    const now = Date.now();
-    while (this.#inFlight.size < this.maxInFlight && sent < this.#waiting.length) {
-      const entry = this.#waiting[sent++];
-      entry.deadline = now + entry.timeoutMs;
-      this.#inFlight.set(entry.token, entry);
-      try {
-        this.nc.publish(entry.subject, entry.data, {
-          reply: this.#prefix + entry.token,
-          headers: entry.headers,
-        });
-      } catch (error) {
-        this.#inFlight.delete(entry.token);
-        entry.reject(error);
-      }
+  /** Write one publish; the client buffers what is written in one turn and flushes it in one write. */
+  #send(entry: Publish): void {
+    entry.deadline = Date.now() + entry.timeoutMs;
+    this.#inFlight.set(entry.token, entry);
+    try {
+      this.nc.publish(entry.subject, entry.data, {
+        reply: this.#prefix + entry.token,
+        headers: entry.headers,
+      });
+    } catch (error) {
+      this.#inFlight.delete(entry.token);
+      entry.reject(error);
     }
-    this.#waiting = sent === this.#waiting.length ? [] : this.#waiting.slice(sent);
   }
 
   #answer(subject: string, data: Uint8Array, headers: MsgHdrs | undefined): void {
@@ -149,7 +134,9 @@ export class PubAckPipeline {
 
   #settled(entry: Publish): void {
     this.#inFlight.delete(entry.token);
-    if (this.#waiting.length > 0) this.#scheduleWrite();
+    while (this.#waiting.length > 0 && this.#inFlight.size < this.maxInFlight && !this.#closed) {
+      this.#send(this.#waiting.shift() as Publish);
+    }
     if (this.#inFlight.size === 0 && this.#waiting.length === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
