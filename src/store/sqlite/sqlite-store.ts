@@ -811,8 +811,9 @@ export class SqliteStore implements Store {
     if (this.#closed) return;
     if (this.#pending.length > 0) this.#flush();
     this.#closed = true;
-    await this.#checkpointer?.close();
     this.#db.close();
+    // The thread's connection closes last: it checkpoints what is left and removes the log.
+    await this.#checkpointer?.close();
   }
 }
 
