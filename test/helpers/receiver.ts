@@ -19,6 +19,8 @@ export class Receiver {
   status: number | ((request: Received) => number) = 201;
   /** Milliseconds to wait before answering: a slow downstream system. */
   delayMs = 0;
+  /** Per request, overrides `delayMs` when it gives a number. */
+  delayFor: ((body: string) => number | undefined) | undefined;
   /** The JSON body to answer with; default `{ ok }`. */
   answer: ((request: Received) => unknown) | undefined;
   /** Sent as Retry-After on 429 and 503 answers, when set. */
@@ -31,7 +33,8 @@ export class Receiver {
       const chunks: Buffer[] = [];
       request.on("data", (chunk) => chunks.push(chunk));
       request.on("end", async () => {
-        if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+        const delayMs = this.delayFor?.(Buffer.concat(chunks).toString("utf8")) ?? this.delayMs;
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         const received = {
           method: request.method ?? "",
           url: request.url ?? "",

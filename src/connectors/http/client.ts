@@ -1,7 +1,13 @@
 import { EventEmitter } from "node:events";
 import { Pool, errors as undiciErrors } from "undici";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
-import { ConfigError, ConnectionError, DeliveryRejectedError, TimeoutError } from "../../api/errors.js";
+import {
+  ConfigError,
+  ConnectionError,
+  DeliveryRejectedError,
+  JunctionError,
+  TimeoutError,
+} from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
@@ -131,14 +137,18 @@ export class HttpCaller {
     let response: Awaited<ReturnType<Pool["request"]>>;
     let raw: Buffer;
     // The route's signal or this call's timer aborts the call. undici takes an EventEmitter as its
-    // signal: far cheaper than an AbortController per call (~3 µs instead of ~20 µs with listeners).
-    const abort = new EventEmitter();
+    // signal (far cheaper than an AbortController per call: ~3 µs instead of ~20 µs with listeners)
+    // and fails the call with its `reason`, so the route's reason (its time budget ran out) is kept.
+    const abort = Object.assign(new EventEmitter(), { reason: undefined as unknown });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       abort.emit("abort");
     }, this.#timeoutMs);
-    const forward = () => abort.emit("abort");
+    const forward = () => {
+      abort.reason = signal.reason;
+      abort.emit("abort");
+    };
     signal.addEventListener("abort", forward, { once: true });
     try {
       response = await pool.request({ method, path, headers, body, signal: abort });
@@ -150,6 +160,8 @@ export class HttpCaller {
           cause: error,
         });
       }
+      // The route gave up on the message (its budget ran out): say that, not "unreachable".
+      if (signal.aborted && signal.reason instanceof JunctionError) throw signal.reason;
       if (error instanceof undiciErrors.UndiciError || error instanceof Error) {
         throw new ConnectionError(`${method} ${path} failed: ${(error as Error).message}`, {
           code: "JUNCTION_HTTP_UNREACHABLE",

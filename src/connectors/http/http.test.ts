@@ -23,6 +23,7 @@ connections:
   api: { http: { baseUrl: "${api.url}/v1", headers: { x-api-version: "7" }, bearerToken: "\${TOKEN}", timeout: 300ms } }
 policies:
   fast: { retry: { attempts: 4, initial: 10ms, max: 2s } }
+  budget: { timeout: 300ms, retry: { attempts: 3, initial: 10ms, max: 20ms } }
 routes:
   shipments:
     from: { webhook: { path: /ship } }
@@ -41,6 +42,10 @@ routes:
     from: { webhook: { path: /slow } }
     policy: fast
     to: [ { http: { connection: api, path: /slow } } ]
+  budgeted:
+    from: { webhook: { path: /budget } }
+    policy: budget
+    to: [ { http: { url: "${api.url}/budget" } } ]
   enriched:
     from: { webhook: { path: /enrich } }
     steps:
@@ -121,6 +126,36 @@ routes:
       assert.equal(retry.error.retryable, true);
     } finally {
       api.delayMs = 0;
+    }
+  });
+
+  test("a message over its route's time budget is aborted with that reason; one claimed beside it is not", async () => {
+    api.delayFor = (body) => (body.includes('"hang":true') ? 2000 : undefined);
+    try {
+      // Posted together, so the route claims them in one batch and they share its deadline.
+      const [slow, quick] = await Promise.all([
+        post("/budget", { hang: true }),
+        post("/budget", { hang: false }),
+      ]);
+      const hops = async (id: string) =>
+        ((await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] }).hops;
+      const retry = await eventually(
+        async () => (await hops(slow)).find((hop) => hop.outcome === "retry"),
+        5000,
+        "a retry of the message over its budget",
+      );
+      assert.equal(retry.error.code, "JUNCTION_TIMEOUT");
+      assert.match(retry.error.message, /not done within 300 ms/);
+      await eventually(() =>
+        api.requests.some((r) => r.url === "/budget" && r.body.includes('"hang":false')),
+      );
+      const quickHops = await eventually(async () => {
+        const found = await hops(quick);
+        return found.some((hop) => hop.outcome === "processed") ? found : undefined;
+      });
+      assert.ok(!quickHops.some((hop: any) => hop.outcome === "retry"), "the quick message was not aborted");
+    } finally {
+      api.delayFor = undefined;
     }
   });
 
