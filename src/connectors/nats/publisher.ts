@@ -137,10 +137,14 @@ export class PubAckPipeline {
     while (this.#waiting.length > 0 && this.#inFlight.size < this.maxInFlight && !this.#closed) {
       this.#send(this.#waiting.shift() as Publish);
     }
-    if (this.#inFlight.size === 0 && this.#waiting.length === 0) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-    }
+    this.#stopSweepWhenIdle();
+  }
+
+  /** Nothing written or waiting: no timer left running. */
+  #stopSweepWhenIdle(): void {
+    if (this.#inFlight.size > 0 || this.#waiting.length > 0) return;
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
   /** PubAcks overdue and callers that gave up; a late PubAck for either is ignored. */
@@ -164,10 +168,7 @@ export class PubAckPipeline {
       this.#waiting = this.#waiting.filter((entry) => !entry.signal.aborted);
       for (const entry of aborted) entry.reject(entry.signal.reason ?? new Error("aborted"));
     }
-    if (this.#inFlight.size === 0 && this.#waiting.length === 0) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-    }
+    this.#stopSweepWhenIdle();
   }
 }
 
