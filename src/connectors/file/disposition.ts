@@ -1,5 +1,5 @@
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { extname, join } from "node:path";
 import { exists, stamp } from "./fs-util.js";
 
 /** `name` itself when free in `dir`, else `<base>.<timestamp>[-n]<ext>`: an earlier file is never overwritten. */
@@ -22,15 +22,20 @@ export async function moveInto(path: string, name: string, targetDir: string): P
   return target;
 }
 
-/** Move an unparseable file to `failedDir` with `<name>.reason.txt` beside it. */
+/**
+ * Move an unparseable file to `failedDir` with `<name>.reason.txt` beside it. The reason is
+ * written first, so whoever watches `failedDir` never finds the file without its reason.
+ */
 export async function moveToFailed(
   path: string,
   name: string,
   failedDir: string,
   reason: string,
 ): Promise<string> {
-  const target = await moveInto(path, name, failedDir);
-  await writeFile(join(failedDir, `${basename(target)}.reason.txt`), `${reason}\n`);
+  await mkdir(failedDir, { recursive: true });
+  const target = join(failedDir, await freeName(failedDir, name));
+  await writeFile(`${target}.reason.txt`, `${reason}\n`);
+  await rename(path, target);
   return target;
 }
 
