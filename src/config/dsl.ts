@@ -17,6 +17,8 @@ export interface RouteConfig {
   policy?: string;
   concurrency?: number;
   maxDepth?: number;
+  /** How long the source holds a message for room above maxDepth before it backs off: "2s". */
+  intakeWait?: string;
   lease?: string;
   /** Canonical schema the output must match: `order@2` or a model under `models`. */
   canonical?: string;

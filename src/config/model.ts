@@ -77,6 +77,8 @@ export interface RouteModel {
   policy?: string;
   concurrency: number;
   maxDepth: number;
+  /** How long a source holds a message for room above maxDepth before it is told to back off. */
+  intakeWait: string;
   lease: string;
   /** The canonical schema (subject@version or model name) its output is checked against, as a last step. */
   canonical?: string;
@@ -217,6 +219,7 @@ export function buildModel(raw: any, configDir: string, file?: string): Integrat
       ...(route.policy ? { policy: route.policy } : {}),
       concurrency: route.concurrency ?? 8,
       maxDepth: route.maxDepth ?? 100_000,
+      intakeWait: route.intakeWait ?? "0s",
       lease: route.lease ?? "60s",
       ...(route.canonical ? { canonical: route.canonical } : {}),
     };

@@ -439,6 +439,13 @@ export function rootSchema(registry: Registry, mode: SchemaMode): TSchema {
           description: "High-water mark of the route's inbox; above it the source is told to back off.",
         }),
       ),
+      intakeWait: Type.Optional(
+        Duration({
+          description:
+            "How long the source holds a message for room when the route's inbox (or a channel it writes straight to) is above its high-water mark, before it is told to back off: a webhook request stays open and is answered 202 once there is room, or 503 with Retry-After after the wait. The intake then runs at the pace of the consumer with a bounded backlog. 0s: told at once.",
+          default: "0s",
+        }),
+      ),
       lease: Type.Optional(
         Duration({
           description: "How long a claimed message is reserved before it is redelivered.",

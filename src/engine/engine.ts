@@ -30,6 +30,7 @@ import type { Append, JournalEntry, Store } from "../store/store.js";
 import { Evaluator } from "./evaluator.js";
 import { ExpressionPool } from "./expression-pool.js";
 import { HttpHost } from "./http-host.js";
+import { IntakeGate } from "./intake-gate.js";
 import {
   type ChannelTarget,
   type DryRunResult,
@@ -85,6 +86,8 @@ export class Engine {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #breakers: BreakerRegistry;
   readonly #abort = new AbortController();
+  /** Sources holding for room above a high-water mark (a route's `intakeWait`). */
+  readonly #intake = new IntakeGate();
   #maintenance: NodeJS.Timeout | undefined;
   #state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
 
@@ -122,10 +125,15 @@ export class Engine {
     );
     this.redactor = options.redactor ?? new Redactor(collectSecrets(options.model, options.registry));
     const keepJournal = options.model.engine.journal.enabled;
-    this.store = observedStore(store, [this.metrics, this.activity], (batch) => {
-      const redacted = this.redactor.batch(batch);
-      return keepJournal || !redacted.journal ? redacted : { ...redacted, journal: [] };
-    });
+    this.store = observedStore(
+      store,
+      [this.metrics, this.activity],
+      (batch) => {
+        const redacted = this.redactor.batch(batch);
+        return keepJournal || !redacted.journal ? redacted : { ...redacted, journal: [] };
+      },
+      () => this.#intake.opened(),
+    );
     this.#pool = new ExpressionPool({
       workers: options.model.engine.expressions.workers,
       timeoutMs: parseDuration(options.model.engine.expressions.timeout),
@@ -449,6 +457,7 @@ export class Engine {
     const base = this.#context(route.name);
     const channel = subscription;
     const received = `from:${route.from.kind}`;
+    const intakeWaitMs = parseDuration(route.intakeWait);
     const directDetail = direct ? { channels: direct.map((target) => target.channel) } : undefined;
     return {
       ...base,
@@ -461,9 +470,11 @@ export class Engine {
           const seen = this.store.idempotencyValue(route.name, options.idempotencyKey);
           if (seen) return { ids: JSON.parse(seen), duplicate: true };
         }
-        if (
-          direct ? direct.some((target) => target.full()) : this.store.depth(subscription) >= route.maxDepth
-        ) {
+        const full = direct
+          ? () => direct.some((target) => target.full())
+          : () => this.store.depth(subscription) >= route.maxDepth;
+        if (!(await this.#intake.room(full, intakeWaitMs, this.#abort.signal))) {
+          if (this.#abort.signal.aborted) throw new ShuttingDownError();
           throw new BackpressureError(`route ${route.name} is above its high-water mark`, 1000);
         }
         const messages = inits.map((init) => createMessage(init));

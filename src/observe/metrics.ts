@@ -306,11 +306,15 @@ function fileSize(path: string): number {
   }
 }
 
-/** A store whose commits are seen by observers (metrics, activity) once they succeed. */
+/**
+ * A store whose commits are seen by observers (metrics, activity) once they succeed, and whose
+ * claims that took something are reported to `claimed` (a depth went down: sources may have room).
+ */
 export function observedStore(
   store: Store,
   observers: { observe(batch: CommitBatch): void }[],
   transform: (batch: CommitBatch) => CommitBatch = (batch) => batch,
+  claimed: (subscription: string) => void = () => {},
 ): Store {
   const commit = async (given: CommitBatch) => {
     const batch = transform(given);
@@ -318,11 +322,17 @@ export function observedStore(
     if (!result.duplicateOf) for (const observer of observers) observer.observe(given);
     return result;
   };
+  const claim: Store["claim"] = async (subscription, max, leaseMs) => {
+    const deliveries = await store.claim(subscription, max, leaseMs);
+    if (deliveries.length > 0) claimed(subscription);
+    return deliveries;
+  };
   // Bound once per method, not on every access: `depth` and `commit` are read per message.
   const bound = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, property) {
       if (property === "commit") return commit;
+      if (property === "claim") return claim;
       const value = Reflect.get(target, property, target);
       if (typeof value !== "function") return value;
       let method = bound.get(property);

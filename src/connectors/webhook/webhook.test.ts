@@ -194,3 +194,81 @@ routes:
     await stillServing();
   });
 });
+
+describe("webhook with intakeWait: held for room above the high-water mark", () => {
+  let running: RunningEngine;
+  let receiver: Receiver;
+  /** Values of `n` as they reach the slow downstream system, before it answers. */
+  const arrived: number[] = [];
+
+  before(async () => {
+    receiver = await new Receiver().start();
+    receiver.delayFor = (body) => {
+      const { n, slowMs } = JSON.parse(body) as { n: number; slowMs: number };
+      arrived.push(n);
+      return slowMs;
+    };
+    running = await startEngine(`
+routes:
+  held:
+    from: { webhook: { path: /held } }
+    maxDepth: 1
+    intakeWait: 5s
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/held" } } ]
+  briefly:
+    from: { webhook: { path: /briefly } }
+    maxDepth: 1
+    intakeWait: 300ms
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/briefly" } } ]
+`);
+  });
+
+  after(async () => {
+    await running.stop();
+    await receiver.close();
+  });
+
+  /** POST one order; resolves with its status and how long the answer took. */
+  async function post(path: string, n: number, slowMs: number) {
+    const started = performance.now();
+    const response = await fetch(`${running.url}${path}`, {
+      method: "POST",
+      body: JSON.stringify({ n, slowMs }),
+      headers: { "content-type": "application/json" },
+    });
+    await response.arrayBuffer();
+    return {
+      status: response.status,
+      ms: performance.now() - started,
+      retryAfter: response.headers.get("retry-after"),
+    };
+  }
+
+  test("a request above the mark is held until the consumer takes the next message, then accepted", async () => {
+    assert.equal((await post("/held", 1, 600)).status, 202);
+    await eventually(() => arrived.includes(1), 5000, "the first order at the slow sink");
+    assert.equal((await post("/held", 2, 0)).status, 202, "the inbox had room for one");
+    // The inbox is at its mark (2 waits behind 1, which the sink holds for 600 ms): 3 is held.
+    const third = await post("/held", 3, 0);
+    assert.equal(third.status, 202, "held, then accepted: not refused");
+    assert.ok(third.ms >= 200, `held until 2 was claimed, ${Math.round(third.ms)} ms`);
+    await eventually(() => [1, 2, 3].every((n) => arrived.includes(n)), 10_000, "all three delivered");
+  });
+
+  test("still above the mark when the wait runs out: 503 with Retry-After, and nothing lost", async () => {
+    assert.equal((await post("/briefly", 11, 2000)).status, 202);
+    await eventually(() => arrived.includes(11), 5000, "the first order at the slow sink");
+    assert.equal((await post("/briefly", 12, 0)).status, 202);
+    const refused = await post("/briefly", 13, 0);
+    assert.equal(refused.status, 503);
+    assert.match(String(refused.retryAfter), /^[0-9]+$/);
+    assert.ok(
+      refused.ms >= 250 && refused.ms < 1800,
+      `refused after the 300 ms wait, ${Math.round(refused.ms)} ms`,
+    );
+    await eventually(() => arrived.includes(12), 10_000, "the accepted one is still delivered");
+    assert.ok(!arrived.includes(13), "the refused one was never stored");
+  });
+});
