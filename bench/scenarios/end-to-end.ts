@@ -1,5 +1,5 @@
 import { MAPPING_JSONATA } from "../lib/order.js";
-import { type Scenario, UNBOUNDED_DEPTH } from "./scenario.js";
+import { INTAKE_WAIT, type Scenario, SUSTAINED_DEPTH, UNBOUNDED_DEPTH } from "./scenario.js";
 
 /**
  * webhook → durable channel → map (JSONata) → HTTP sink, the shape of the design example: one route
@@ -23,13 +23,14 @@ export const endToEnd: Scenario = {
       connections: {
         "warehouse-api": { http: { baseUrl: warehouseUrl, connections: 64 }, system: "warehouse" },
       },
-      channels: { orders: { queue: { maxDepth: UNBOUNDED_DEPTH } } },
+      channels: { orders: { queue: { maxDepth: SUSTAINED_DEPTH } } },
       routes: {
         "orders-in": {
           from: { webhook: { path: "/orders", system: "shop" } },
           to: [{ channel: "orders" }],
           concurrency: 64,
           maxDepth: UNBOUNDED_DEPTH,
+          intakeWait: INTAKE_WAIT,
         },
         "orders-to-warehouse": {
           from: { channel: "orders" },

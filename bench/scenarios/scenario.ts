@@ -18,3 +18,12 @@ export interface Scenario {
 
 /** Large enough that the bench never meets backpressure: it measures throughput, not the high-water mark. */
 export const UNBOUNDED_DEPTH = 10_000_000;
+
+/**
+ * The backlog bound of the sustained flows (end to end, the JSONata flow): twice the consumer's 64
+ * slots, so it always has a full claim waiting. Above it the webhook holds each request for room (the route's `intakeWait`),
+ * so the load generator runs at the pace of delivery with a bounded backlog, as the ceiling and
+ * Node-RED (which answer after the warehouse) do.
+ */
+export const SUSTAINED_DEPTH = 128;
+export const INTAKE_WAIT = "5s";

@@ -12,7 +12,7 @@ import { type Child, sleep, terminate } from "../lib/process.js";
 import { peakRssMb } from "../lib/rss.js";
 import { median, ratio } from "../lib/stats.js";
 import { type Latency, row, type Suite, type SuiteSettings } from "../lib/suite.js";
-import { UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
+import { INTAKE_WAIT, SUSTAINED_DEPTH, UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
 /**
  * webhook → channel → map (the 15-field JSONata) → HTTP sink to the warehouse. BENCH_FLOW_INLINE=1
@@ -29,13 +29,14 @@ export function flowConfig(warehouseUrl: string): ScenarioConfig {
     connections: {
       "warehouse-api": { http: { baseUrl: warehouseUrl, connections: 64 }, system: "warehouse" },
     },
-    channels: { orders: { queue: { maxDepth: UNBOUNDED_DEPTH } } },
+    channels: { orders: { queue: { maxDepth: SUSTAINED_DEPTH } } },
     routes: {
       "orders-in": {
         from: { webhook: { path: "/orders", system: "shop" } },
         to: [{ channel: "orders" }],
         concurrency: 64,
         maxDepth: UNBOUNDED_DEPTH,
+        intakeWait: INTAKE_WAIT,
       },
       "orders-to-warehouse": {
         from: { channel: "orders" },
