@@ -79,6 +79,8 @@ class Model {
   readonly acked = new Set<string>();
   /** Open dead letters: messageId -> attempts recorded. */
   readonly openDeadLetters = new Map<string, number>();
+  /** The partition key each dead-lettered message had: a replay keeps it. */
+  readonly deadLetterKeys = new Map<string, string | null>();
   readonly generations = new Map<string, number>();
   claims = 0;
   labels = 0;
@@ -360,6 +362,7 @@ class DeadLetter extends TokenCommand {
     if (modelDelivery) {
       model.deliveries.splice(model.deliveries.indexOf(modelDelivery), 1);
       model.openDeadLetters.set(token.messageId, delivery.history.length + 1);
+      model.deadLetterKeys.set(token.messageId, modelDelivery.key);
       model.stats.deadLettered++;
     }
     await checkInvariants(model, real);
@@ -388,11 +391,12 @@ class Replay implements Command {
       model.openDeadLetters.delete(messageId);
       const generation = (model.generations.get(messageId) ?? 0) + 1;
       model.generations.set(messageId, generation);
-      // A replay appends a new delivery of the same message (same id), without its partition key.
+      // A replay appends a new delivery of the same message (same id) with its partition key: it
+      // waits behind the key's pending deliveries.
       model.deliveries.push({
         messageId,
         label: model.appended.get(messageId)!,
-        key: null,
+        key: model.deadLetterKeys.get(messageId) ?? null,
         generation,
         lease: -1,
         leased: false,

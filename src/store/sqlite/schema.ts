@@ -154,4 +154,9 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE subscriptions ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
   UPDATE subscriptions SET deliveries = (SELECT count(*) FROM deliveries d WHERE d.subscription = subscriptions.name);
   `,
+  `
+  -- The partition key of the delivery a dead letter came from: a replay keeps the message in its
+  -- key's order. NULL for letters from before this column and for unkeyed channels.
+  ALTER TABLE dead_letters ADD COLUMN pkey TEXT;
+  `,
 ];

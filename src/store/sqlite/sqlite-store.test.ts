@@ -320,6 +320,48 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a replayed dead letter keeps its partition key: it waits behind its key's pending message", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({ appends: [{ channel: "q", message: message("k1-bad"), partitionKey: "k1" }] });
+    const [bad] = await store.claim("q", 1, 10_000);
+    const error = { code: "X", message: "permanent", retryable: false, causes: [] };
+    await store.commit({
+      deadLetters: [
+        {
+          deliveryId: bad.deliveryId,
+          message: bad.message,
+          route: "r",
+          step: null,
+          error,
+          attempts: [{ at: "t", durationMs: 1, error }],
+        },
+      ],
+    });
+    await store.commit({
+      appends: [
+        { channel: "q", message: message("k1-next"), partitionKey: "k1" },
+        { channel: "q", message: message("k2-next"), partitionKey: "k2" },
+      ],
+    });
+    const [next] = await store.claim("q", 1, 10_000);
+    assert.equal(next.message.data, "k1-next");
+    const [letter] = await store.deadLetters({ route: "r" });
+    const { replayed } = await store.replayDeadLetters([{ id: letter.id, subscription: "q" }], "test");
+    assert.deepEqual(replayed, [letter.id]);
+    // k1-next is in flight: the replayed k1 message waits for it; k2 goes ahead.
+    assert.deepEqual(
+      (await store.claim("q", 10, 10_000)).map((d) => d.message.data),
+      ["k2-next"],
+    );
+    await store.commit({ acks: [next.deliveryId] });
+    const [again] = await store.claim("q", 10, 10_000);
+    assert.equal(again.message.data, "k1-bad");
+    assert.equal(again.message.id, bad.message.id, "under its original id");
+    await store.close();
+  });
+
   test("dead letters keep the message, error and attempts; acked messages are deleted; journal is queryable", async () => {
     const store = open();
     store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });

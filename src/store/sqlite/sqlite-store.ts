@@ -160,8 +160,9 @@ export class SqliteStore implements Store {
             SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
         ORDER BY d.id LIMIT ?`),
       insertDeadLetter: db.prepare(`
-        INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at, pkey)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      deliveryKey: db.prepare("SELECT pkey FROM deliveries WHERE id = ?"),
       insertJournal: db.prepare(
         "INSERT INTO journal_hops (at, message_id, correlation_id, hops) VALUES (?, ?, ?, ?)",
       ),
@@ -334,7 +335,9 @@ export class SqliteStore implements Store {
     const s = this.#statements;
     for (const letter of letters) {
       // From a worker whose lease expired and was taken over: the message is not its to give up.
-      if (letter.deliveryId !== undefined && !this.#leases.active(letter.deliveryId)) continue;
+      const lease = letter.deliveryId === undefined ? undefined : this.#leases.active(letter.deliveryId);
+      if (letter.deliveryId !== undefined && !lease) continue;
+      const key = lease ? ((s.deliveryKey.get(lease.id) as Row | undefined)?.pkey ?? null) : null;
       s.insertDeadLetter.run(
         newMessageId(),
         letter.message.id,
@@ -345,6 +348,7 @@ export class SqliteStore implements Store {
         JSON.stringify(letter.attempts),
         JSON.stringify(letter.message),
         now,
+        key,
       );
       if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId);
     }
@@ -653,9 +657,9 @@ export class SqliteStore implements Store {
           skipped.push(id);
           continue;
         }
-        // Only this route's subscription gets the message again, under its original id.
+        // Only this route's subscription gets the message again, under its original id and key.
         const info = this.#statements.insertMessage.run(channel, row.message_id, row.message, now, 1);
-        this.#statements.insertDelivery.run(subscription, info.lastInsertRowid, null, now);
+        this.#statements.insertDelivery.run(subscription, info.lastInsertRowid, row.pkey ?? null, now);
         this.#counts.addWaiting(subscription, 1);
         this.#counts.addTotal(subscription, 1);
         this.#db.prepare("UPDATE dead_letters SET status = 'replayed' WHERE id = ?").run(id);
