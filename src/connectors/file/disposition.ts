@@ -35,7 +35,12 @@ export async function moveToFailed(
   await mkdir(failedDir, { recursive: true });
   const target = join(failedDir, await freeName(failedDir, name));
   await writeFile(`${target}.reason.txt`, `${reason}\n`);
-  await rename(path, target);
+  try {
+    await rename(path, target);
+  } catch (error) {
+    await unlink(`${target}.reason.txt`).catch(() => {}); // no reason without its file
+    throw error;
+  }
   return target;
 }
 
