@@ -173,10 +173,12 @@ export class RouteRunner {
           await this.#sleep(Math.max(50, Math.min(wait, IDLE_POLL_MS)));
           continue;
         }
+        const claimedAt = Date.now();
         const deliveries = await store.claim(subscription, allowed, leaseMs);
         if (deliveries.length === 0) {
           for (const breaker of this.#breakers) breaker.releaseTrial(); // nothing to try
-          const next = await store.nextReadyInMs(subscription);
+          // From the claim's time: a retry due between the claim and now must not wait a whole poll.
+          const next = await store.nextReadyInMs(subscription, claimedAt);
           await this.#sleep(next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(5, next)));
           continue;
         }

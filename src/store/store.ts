@@ -155,8 +155,12 @@ export interface Store {
   release(deliveryIds: number[]): Promise<void>;
   /** Deliveries waiting (not leased) for a subscription, from an in-memory counter. */
   depth(subscription: string): number;
-  /** Milliseconds until the next delayed delivery of a subscription becomes ready, if any. */
-  nextReadyInMs(subscription: string): Promise<number | null>;
+  /**
+   * Milliseconds until the next delayed delivery of a subscription becomes ready, if any; 0 for one
+   * that became ready after `since` (ms since the epoch, default now): pass the time of a claim that
+   * found nothing, so a retry whose time came in between is not missed.
+   */
+  nextReadyInMs(subscription: string, since?: number): Promise<number | null>;
   onReady(listener: (subscription: string) => void): () => void;
   stats(): Promise<SubscriptionStats[]>;
   checkpoint(key: string): string | undefined;

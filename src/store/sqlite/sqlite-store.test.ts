@@ -195,6 +195,32 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a retry that came due between an empty claim and the wait is ready at once, not after a whole poll", async () => {
+    const store = open();
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({ appends: [{ channel: "q", message: message("m"), partitionKey: null }] });
+    const [first] = await store.claim("q", 1, 10_000);
+    const error = { code: "X", message: "x", retryable: true, causes: [] };
+    await store.commit({
+      nacks: [
+        {
+          deliveryId: first.deliveryId,
+          delayMs: 30,
+          progress: [],
+          attempt: { at: "", durationMs: 1, error },
+        },
+      ],
+    });
+    const claimedAt = Date.now();
+    assert.equal((await store.claim("q", 1, 10_000)).length, 0, "not due yet");
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the retry comes due meanwhile
+    assert.equal(await store.nextReadyInMs("q", claimedAt), 0, "due since the claim: claim again now");
+    assert.equal(await store.nextReadyInMs("q"), null, "nothing becomes ready later");
+    assert.equal((await store.claim("q", 1, 10_000)).length, 1);
+    await store.close();
+  });
+
   test("a commit group that rolls back leaves its acks' leases and the counters as they were", async () => {
     const store = open();
     store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });

@@ -516,8 +516,9 @@ export class SqliteStore implements Store {
     return this.#counts.waiting(subscription);
   }
 
-  async nextReadyInMs(subscription: string): Promise<number | null> {
-    const row = this.#statements.nextReady.get(subscription, Date.now()) as Row | undefined;
+  async nextReadyInMs(subscription: string, since = Date.now()): Promise<number | null> {
+    // Leased rows keep their old visible_at (leases are in memory), so only later times count.
+    const row = this.#statements.nextReady.get(subscription, since) as Row | undefined;
     if (!row || row.at === null) return null;
     return Math.max(0, row.at - Date.now());
   }
