@@ -45,7 +45,7 @@ export class IntakeGate {
     });
   }
 
-  /** Sources waiting now (for status and tests). */
+  /** Sources waiting now. */
   get waiting(): number {
     return this.#waiters.size;
   }

@@ -23,6 +23,9 @@ import {
  * Pass: above the mark the webhook answers 503 with Retry-After (and the inbox stays near the
  * mark: the backlog is bounded, not buffered in memory), engine RSS stays bounded, the admin API
  * keeps answering, and every message that got a 202 is delivered once after the load stops.
+ *
+ * The same with `intakeWait` on the route: above the mark each request is held until there is room,
+ * so nothing is refused, the clients slow to the sink's pace and the inbox still stays at its mark.
  */
 const LOAD_MS = size(10_000, 120_000);
 const MAX_DEPTH = 200;
@@ -31,11 +34,27 @@ const SINK_DELAY_MS = 20;
 const CONCURRENCY = 4;
 const RSS_LIMIT_MB = 300;
 const SEED = chaosSeed();
+const INTAKE_WAIT_S = 30;
 
-test(`slow consumer: ${LOAD_MS / 1000} s of ingress faster than the sink, maxDepth ${MAX_DEPTH} (seed ${SEED})`, {
-  timeout: size(3 * 60_000, 15 * 60_000),
-}, async () => {
-  console.log(`chaos slow-consumer: seed=${SEED} (replay with CHAOS_SEED=${SEED})`);
+test(
+  `slow consumer: ${LOAD_MS / 1000} s of ingress faster than the sink, maxDepth ${MAX_DEPTH} (seed ${SEED})`,
+  {
+    timeout: size(3 * 60_000, 15 * 60_000),
+  },
+  () => slowConsumer("refuse"),
+);
+
+test(
+  `slow consumer with intakeWait ${INTAKE_WAIT_S}s: requests above the mark are held, none refused (seed ${SEED})`,
+  {
+    timeout: size(3 * 60_000, 15 * 60_000),
+  },
+  () => slowConsumer("hold"),
+);
+
+/** `refuse`: 503 above the mark at once; `hold`: the route's intakeWait holds requests for room. */
+async function slowConsumer(mode: "refuse" | "hold"): Promise<void> {
+  console.log(`chaos slow-consumer (${mode}): seed=${SEED} (replay with CHAOS_SEED=${SEED})`);
   const rand = seededRandom(SEED);
   const receiver = await new IdempotentReceiver().start();
   // ~20 ms of work per message, a little uneven.
@@ -45,6 +64,7 @@ routes:
   slow:
     from: { webhook: { path: /in } }
     maxDepth: ${MAX_DEPTH}
+    intakeWait: ${mode === "hold" ? `${INTAKE_WAIT_S}s` : "0s"}
     concurrency: ${CONCURRENCY}
     to: [ { http: { url: "${receiver.url}/effects", idempotencyKey: "{{ $message.id }}" } } ]
 `);
@@ -126,7 +146,7 @@ routes:
 
     const maxDepth = Math.max(...depths);
     const duplicateEffects = receiver.duplicateEffects();
-    summary("slow-consumer", {
+    summary(`slow-consumer-${mode}`, {
       seed: SEED,
       loadSeconds,
       posted: counts.posted,
@@ -147,7 +167,15 @@ routes:
       clientErrors: counts.errors,
     });
 
-    assert.ok(counts.refused > 0, "the webhook pushed back above the high-water mark");
+    if (mode === "refuse") assert.ok(counts.refused > 0, "the webhook pushed back above the high-water mark");
+    else {
+      assert.equal(counts.refused, 0, "held for room, never refused");
+      const sinkPerSecond = effectsAtStop / loadSeconds;
+      assert.ok(
+        accepted.size / loadSeconds < sinkPerSecond * 1.5 + MAX_DEPTH / loadSeconds,
+        `the clients were slowed to the sink's pace: ${(accepted.size / loadSeconds).toFixed(0)} accepted/s, sink ${sinkPerSecond.toFixed(0)}/s`,
+      );
+    }
     assert.equal(counts.withoutRetryAfter, 0, "every 503 carries Retry-After");
     assert.equal(counts.badRetryAfter, 0, `Retry-After is a positive number of seconds: ${[...retryAfters]}`);
     assert.equal(counts.other, 0, "no answers other than 202 and 503");
@@ -182,4 +210,4 @@ routes:
     await dispatcher.close();
     await receiver.close();
   }
-});
+}
