@@ -110,6 +110,7 @@ export class Engine {
       store: () => this.store,
       storePath,
       breakers: () => this.#breakers.list(),
+      intakeWaiting: () => this.#intake.waitingByRoute(),
     });
     this.activity = new Activity();
     const tracing = options.model.engine.tracing;
@@ -473,7 +474,7 @@ export class Engine {
         const full = direct
           ? () => direct.some((target) => target.full())
           : () => this.store.depth(subscription) >= route.maxDepth;
-        if (!(await this.#intake.room(full, intakeWaitMs, this.#abort.signal))) {
+        if (!(await this.#intake.room(full, intakeWaitMs, this.#abort.signal, route.name))) {
           if (this.#abort.signal.aborted) throw new ShuttingDownError();
           throw new BackpressureError(`route ${route.name} is above its high-water mark`, 1000);
         }

@@ -11,13 +11,15 @@ export class IntakeGate {
 
   /**
    * Resolves true as soon as `full()` is false, false when it is still full after `waitMs` or once
-   * `signal` aborts. With nothing to wait for (`waitMs` 0) it answers at once.
+   * `signal` aborts. With nothing to wait for (`waitMs` 0) it answers at once. `route` names the
+   * waiter in `waitingByRoute()`.
    */
-  room(full: () => boolean, waitMs: number, signal: AbortSignal): Promise<boolean> {
+  room(full: () => boolean, waitMs: number, signal: AbortSignal, route = ""): Promise<boolean> {
     if (!full()) return Promise.resolve(true);
     if (waitMs <= 0 || signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter: Waiter = {
+        route,
         full,
         done: (admitted) => {
           this.#waiters.delete(waiter);
@@ -49,9 +51,17 @@ export class IntakeGate {
   get waiting(): number {
     return this.#waiters.size;
   }
+
+  /** Sources waiting now, per route (the `junction_intake_waiting` gauge). */
+  waitingByRoute(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { route } of this.#waiters) counts.set(route, (counts.get(route) ?? 0) + 1);
+    return counts;
+  }
 }
 
 interface Waiter {
+  route: string;
   full: () => boolean;
   done: (admitted: boolean) => void;
 }

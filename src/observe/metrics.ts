@@ -23,6 +23,8 @@ export class Metrics {
     store: () => Store;
     storePath?: string;
     breakers: () => { key: string; state: string }[];
+    /** Messages whose source is held for room above a high-water mark, per route (`intakeWait`). */
+    intakeWaiting?: () => Map<string, number>;
   }) {
     const registers = [this.registry];
     new Gauge({
@@ -149,6 +151,19 @@ export class Metrics {
         g.set(snap.storeBytes);
       },
     );
+    const intakeWaiting = options.intakeWaiting;
+    if (intakeWaiting) {
+      new Gauge({
+        name: "junction_intake_waiting",
+        help: "Messages a source holds for room while the route's target is above its high-water mark (intakeWait).",
+        labelNames: ["route"],
+        registers,
+        collect() {
+          this.reset();
+          for (const [route, count] of intakeWaiting()) this.set({ route }, count);
+        },
+      });
+    }
     // Change data capture sources publish their slot's health in `cdcSlots`; read at scrape time.
     const cdcGauge = (name: string, help: string, value: (slot: CdcSlotHealth) => number) =>
       new Gauge({

@@ -251,7 +251,16 @@ routes:
     await eventually(() => arrived.includes(1), 5000, "the first order at the slow sink");
     assert.equal((await post("/held", 2, 0)).status, 202, "the inbox had room for one");
     // The inbox is at its mark (2 waits behind 1, which the sink holds for 600 ms): 3 is held.
-    const third = await post("/held", 3, 0);
+    const held = post("/held", 3, 0);
+    await eventually(
+      async () =>
+        /junction_intake_waiting\{route="held"\} 1/.test(
+          await running.engine.metrics.registry.getSingleMetricAsString("junction_intake_waiting"),
+        ),
+      5000,
+      "the held request in the junction_intake_waiting gauge",
+    );
+    const third = await held;
     assert.equal(third.status, 202, "held, then accepted: not refused");
     assert.ok(third.ms >= 200, `held until 2 was claimed, ${Math.round(third.ms)} ms`);
     await eventually(() => [1, 2, 3].every((n) => arrived.includes(n)), 10_000, "all three delivered");
