@@ -459,6 +459,10 @@ export class Engine {
     const channel = subscription;
     const received = `from:${route.from.kind}`;
     const intakeWaitMs = parseDuration(route.intakeWait);
+    // Above the high-water mark of the route's inbox, or of a channel it writes straight to.
+    const full = direct
+      ? () => direct.some((target) => target.full())
+      : () => this.store.depth(subscription) >= route.maxDepth;
     const directDetail = direct ? { channels: direct.map((target) => target.channel) } : undefined;
     return {
       ...base,
@@ -471,10 +475,7 @@ export class Engine {
           const seen = this.store.idempotencyValue(route.name, options.idempotencyKey);
           if (seen) return { ids: JSON.parse(seen), duplicate: true };
         }
-        const full = direct
-          ? () => direct.some((target) => target.full())
-          : () => this.store.depth(subscription) >= route.maxDepth;
-        if (!(await this.#intake.room(full, intakeWaitMs, this.#abort.signal, route.name))) {
+        if (full() && !(await this.#intake.room(full, intakeWaitMs, this.#abort.signal, route.name))) {
           if (this.#abort.signal.aborted) throw new ShuttingDownError();
           throw new BackpressureError(`route ${route.name} is above its high-water mark`, 1000);
         }
