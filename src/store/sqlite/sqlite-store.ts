@@ -25,6 +25,7 @@ import { MIGRATIONS } from "./schema.js";
 
 const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
 const INSERT_DELIVERY = "INSERT INTO deliveries (subscription, seq, pkey, visible_at)";
+const INSERT_JOURNAL = "INSERT INTO journal_hops (at, message_id, correlation_id, hops)";
 /** Rows per multi-row INSERT: fewer statement runs per batch, at most 32 statements cached per table. */
 const ROWS_PER_INSERT = 32;
 
@@ -41,6 +42,13 @@ interface PendingCommit {
 }
 
 type Row = Record<string, any>;
+/** What a commit group inserts once all its commits were applied. */
+interface GroupRows {
+  appends: NonNullable<CommitBatch["appends"]>;
+  journal: JournalEntry[];
+}
+/** A claim candidate: delivery id, message seq, attempts, progress and history (JSON or null), body. */
+type ClaimRow = [number, number, number, string | null, string | null, string];
 
 /** A journal hop as stored: the entry without the ids its row carries. */
 type StoredHop = Omit<JournalEntry, "messageId" | "correlationId">;
@@ -151,21 +159,21 @@ export class SqliteStore implements Store {
       nack: db.prepare(
         "UPDATE deliveries SET visible_at = ?, attempts = attempts + 1, progress = ?, history = ? WHERE id = ?",
       ),
-      // Leased rows are among these (leases are in memory): the caller skips them.
-      claimCandidates: db.prepare(`
+      // Leased rows are among the candidates (leases are in memory): claim skips them.
+      // Raw rows (arrays, see ClaimRow): building an object per row cost more than reading the row.
+      claimCandidates: db
+        .prepare(`
         SELECT d.id, d.seq, d.attempts, d.progress, d.history, m.body
         FROM deliveries d JOIN messages m ON m.seq = d.seq
         WHERE d.subscription = ? AND d.visible_at <= ?
           AND (d.pkey IS NULL OR NOT EXISTS (
             SELECT 1 FROM deliveries e WHERE e.subscription = d.subscription AND e.pkey = d.pkey AND e.id < d.id))
-        ORDER BY d.id LIMIT ?`),
+        ORDER BY d.id LIMIT ?`)
+        .raw(true),
       insertDeadLetter: db.prepare(`
         INSERT INTO dead_letters (id, message_id, route, step, error_code, error, attempts, message, created_at, pkey)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       deliveryKey: db.prepare("SELECT pkey FROM deliveries WHERE id = ?"),
-      insertJournal: db.prepare(
-        "INSERT INTO journal_hops (at, message_id, correlation_id, hops) VALUES (?, ?, ?, ?)",
-      ),
       journalByMessage: db.prepare("SELECT * FROM journal_hops WHERE message_id = ? ORDER BY id"),
       journalByCorrelation: db.prepare(`
         SELECT * FROM journal_hops WHERE correlation_id = ?
@@ -283,8 +291,13 @@ export class SqliteStore implements Store {
       results = this.#transaction(() => {
         const now = Date.now();
         const applied: CommitResult[] = new Array(group.length);
+        // Appends and journal rows of the whole group go in together, in group order: a few
+        // multi-row INSERTs instead of one or two single-row ones per commit.
+        const rows: GroupRows = { appends: [], journal: [] };
         for (let index = 0; index < group.length; index++)
-          applied[index] = this.#apply(group[index].batch, now, touched);
+          applied[index] = this.#apply(group[index].batch, now, touched, rows);
+        if (rows.appends.length > 0) this.#append(rows.appends, now, touched);
+        if (rows.journal.length > 0) this.#insertJournal(rows.journal, now);
         this.#saveTotals();
         return applied;
       });
@@ -296,7 +309,8 @@ export class SqliteStore implements Store {
     for (const subscription of touched) for (const listener of this.#listeners) listener(subscription);
   }
 
-  #apply(batch: CommitBatch, now: number, touched: Set<string>): CommitResult {
+  /** Apply one commit of a group; its appends and journal entries are added to `rows` for later. */
+  #apply(batch: CommitBatch, now: number, touched: Set<string>, rows: GroupRows): CommitResult {
     const s = this.#statements;
     if (batch.idempotency) {
       const { scope, key, value } = batch.idempotency;
@@ -304,11 +318,11 @@ export class SqliteStore implements Store {
       if (existing) return { duplicateOf: existing.value };
       s.insertIdempotency.run(scope, key, value, now);
     }
-    if (batch.appends?.length) this.#append(batch.appends, now, touched);
+    if (batch.appends) for (const append of batch.appends) rows.appends.push(append);
     if (batch.acks) for (const deliveryId of batch.acks) this.#finishDelivery(deliveryId);
     if (batch.nacks) for (const nack of batch.nacks) this.#nack(nack, now, touched);
     if (batch.deadLetters) this.#deadLetters(batch.deadLetters, now);
-    if (batch.journal?.length) this.#insertJournal(batch.journal, now);
+    if (batch.journal) for (const entry of batch.journal) rows.journal.push(entry);
     if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
     if (batch.dedupe) for (const { scope, key } of batch.dedupe) s.upsertDedupe.run(scope, key, now);
     return {};
@@ -391,29 +405,34 @@ export class SqliteStore implements Store {
     }
     if (runLength > 0) countRun();
     // A rowid without an explicit value is max(rowid) + 1, so one statement's rows get consecutive seqs.
-    const seqs = this.#insertRows(this.#insertMessages, 5, messageParams);
+    const seqs = this.#insertRows(this.#insertMessages, INSERT_MESSAGE, 5, messageParams);
     const deliveryParams: unknown[] = [];
     appends.forEach((append, index) => {
       for (const subscription of subscriptionsOf[index])
         deliveryParams.push(subscription, seqs[index], append.partitionKey, now);
     });
-    this.#insertRows(this.#insertDeliveries, 4, deliveryParams);
+    this.#insertRows(this.#insertDeliveries, INSERT_DELIVERY, 4, deliveryParams);
   }
 
   readonly #insertMessages = new Map<number, Database.Statement>();
   readonly #insertDeliveries = new Map<number, Database.Statement>();
+  readonly #insertJournalRows = new Map<number, Database.Statement>();
 
   /** Run multi-row inserts over `params` (`width` per row); returns each row's rowid, in order. */
-  #insertRows(cache: Map<number, Database.Statement>, width: number, params: unknown[]): number[] {
+  #insertRows(
+    cache: Map<number, Database.Statement>,
+    insert: string,
+    width: number,
+    params: unknown[],
+  ): number[] {
     const rowids: number[] = [];
     for (let start = 0; start < params.length; start += width * ROWS_PER_INSERT) {
       const end = Math.min(params.length, start + width * ROWS_PER_INSERT);
       const rows = (end - start) / width;
       let statement = cache.get(rows);
       if (!statement) {
-        const base = cache === this.#insertMessages ? INSERT_MESSAGE : INSERT_DELIVERY;
         const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
-        statement = this.#db.prepare(`${base} VALUES ${Array.from({ length: rows }, () => row).join(", ")}`);
+        statement = this.#db.prepare(`${insert} VALUES ${Array.from({ length: rows }, () => row).join(", ")}`);
         cache.set(rows, statement);
       }
       const last = Number(statement.run(params.slice(start, end)).lastInsertRowid);
@@ -422,9 +441,9 @@ export class SqliteStore implements Store {
     return rowids;
   }
 
-  /** One row per message: its hops in this commit, in order. */
+  /** One row per message: its hops in this commit group, in order. */
   #insertJournal(entries: JournalEntry[], now: number): void {
-    const insert = this.#statements.insertJournal;
+    const params: unknown[] = [];
     let start = 0;
     while (start < entries.length) {
       const first = entries[start];
@@ -445,9 +464,10 @@ export class SqliteStore implements Store {
         hops.push(hop);
       }
       const correlation = first.correlationId === first.messageId ? null : first.correlationId;
-      insert.run(now, first.messageId, correlation, JSON.stringify(hops));
+      params.push(now, first.messageId, correlation, JSON.stringify(hops));
       start = end;
     }
+    this.#insertRows(this.#insertJournalRows, INSERT_JOURNAL, 4, params);
   }
 
   /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
@@ -473,26 +493,26 @@ export class SqliteStore implements Store {
     if (this.#closed) return [];
     const now = Date.now();
     const inFlight = this.#counts.total(subscription) - this.#counts.waiting(subscription);
-    const rows = this.#statements.claimCandidates.all(subscription, now, max + inFlight) as Row[];
+    const rows = this.#statements.claimCandidates.all(subscription, now, max + inFlight) as ClaimRow[];
     const deliveries: Delivery[] = [];
     let fresh = 0;
     try {
       for (let index = 0; index < rows.length && deliveries.length < max; index++) {
-        const row = rows[index];
-        const held = this.#leases.onRow(row.id);
+        const [id, seq, attempts, progress, history, body] = rows[index];
+        const held = this.#leases.onRow(id);
         if (held !== undefined && held.until > now) continue;
         const delivery: Delivery = {
           deliveryId: this.#nextHandle++,
           subscription,
-          message: JSON.parse(row.body),
-          attempts: row.attempts,
-          progress: row.progress ? JSON.parse(row.progress) : [],
-          history: row.history ? JSON.parse(row.history) : [],
+          message: JSON.parse(body),
+          attempts,
+          progress: progress ? JSON.parse(progress) : [],
+          history: history ? JSON.parse(history) : [],
         };
         // Taken over: the old holder's handle turns stale. It was counted out of the depth already.
         if (held !== undefined) this.#leases.drop(held);
         else fresh++;
-        this.#leases.grant(delivery.deliveryId, row.id, row.seq, subscription, now + leaseMs);
+        this.#leases.grant(delivery.deliveryId, id, seq, subscription, now + leaseMs);
         deliveries.push(delivery);
       }
     } finally {
