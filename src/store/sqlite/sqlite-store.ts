@@ -432,7 +432,9 @@ export class SqliteStore implements Store {
       let statement = cache.get(rows);
       if (!statement) {
         const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
-        statement = this.#db.prepare(`${insert} VALUES ${Array.from({ length: rows }, () => row).join(", ")}`);
+        statement = this.#db.prepare(
+          `${insert} VALUES ${Array.from({ length: rows }, () => row).join(", ")}`,
+        );
         cache.set(rows, statement);
       }
       const last = Number(statement.run(params.slice(start, end)).lastInsertRowid);
