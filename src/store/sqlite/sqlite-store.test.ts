@@ -507,6 +507,36 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a commit group writes every commit's journal hops in order, over several multi-row INSERTs", async () => {
+    const store = open();
+    const messages = Array.from({ length: 70 }, (_, index) => message({ index }));
+    const hop = (m: (typeof messages)[number], route: string, outcome: "received" | "processed") => ({
+      messageId: m.id,
+      correlationId: m.correlationId,
+      route,
+      step: null,
+      outcome,
+      durationMs: 1,
+    });
+    // One turn: 70 commits, one row each (more than one INSERT holds), and a last commit whose first
+    // hop continues the message of the commit before it.
+    await Promise.all([
+      ...messages.map((m) =>
+        store.commit({ journal: [hop(m, "in", "received"), hop(m, "in", "processed")] }),
+      ),
+      store.commit({
+        journal: [hop(messages[69], "out", "processed"), hop(messages[0], "out", "processed")],
+      }),
+    ]);
+    for (const [index, m] of messages.entries()) {
+      const hops = (await store.journal({ messageId: m.id })).map((r) => `${r.route}:${r.outcome}`);
+      const later = index === 0 || index === 69 ? ["out:processed"] : [];
+      assert.deepEqual(hops, ["in:received", "in:processed", ...later], `message ${index}`);
+    }
+    assert.equal(store.journalRows(), 71, "the last message's hops of two commits share its row");
+    await store.close();
+  });
+
   test("a store from before the slim journal migrates its journal rows", async () => {
     const dir = tempDir();
     const path = join(dir, "store.db");
