@@ -11,6 +11,20 @@ function open(durability: "process" | "os" = "process", dir = tempDir()) {
   return new SqliteStore({ path: join(dir, "store.db"), durability });
 }
 
+/** A store with queue channel "q" and its one subscription "q". */
+function openQueue(dir = tempDir()) {
+  const store = open("process", dir);
+  store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+  store.subscribe("q", "q");
+  return store;
+}
+
+/** A nack: a failed attempt, retried after `delayMs`. */
+function retryLater(deliveryId: number, delayMs: number, progress: string[] = []) {
+  const error = { code: "X", message: "x", retryable: true, causes: [] };
+  return { deliveryId, delayMs, progress, attempt: { at: "", durationMs: 1, error } };
+}
+
 const message = (data: unknown) => createMessage({ source: "test", type: "test", data });
 
 describe("sqlite store", () => {
@@ -25,9 +39,7 @@ describe("sqlite store", () => {
   });
 
   test("concurrent commits share one transaction and each resolves after it", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     const commits = Array.from({ length: 200 }, (_, index) =>
       store.commit({ appends: [{ channel: "q", message: message({ index }), partitionKey: null }] }),
     );
@@ -58,9 +70,7 @@ describe("sqlite store", () => {
   });
 
   test("a large batch over several channels keeps each message with its own deliveries, in order", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
     store.subscribe("t", "t:a");
     store.subscribe("t", "t:b");
@@ -116,9 +126,7 @@ describe("sqlite store", () => {
   });
 
   test("order is kept per partition key: the next message of a key waits for the one before", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({
       appends: [
         { channel: "q", message: message("k1-first"), partitionKey: "k1" },
@@ -133,16 +141,7 @@ describe("sqlite store", () => {
     );
     // A retry of k1-first keeps k1-second waiting behind it.
     const k1 = first[0];
-    await store.commit({
-      nacks: [
-        {
-          deliveryId: k1.deliveryId,
-          delayMs: 0,
-          progress: [],
-          attempt: { at: "", durationMs: 1, error: { code: "X", message: "x", retryable: true, causes: [] } },
-        },
-      ],
-    });
+    await store.commit({ nacks: [retryLater(k1.deliveryId, 0, [])] });
     const second = await store.claim("q", 10, 10_000);
     assert.deepEqual(
       second.map((d) => d.message.data),
@@ -160,9 +159,7 @@ describe("sqlite store", () => {
   });
 
   test("an expired lease makes the message available again; a nack delays it", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({ appends: [{ channel: "q", message: message("x"), partitionKey: null }] });
     const [leased] = await store.claim("q", 1, 50);
     assert.equal((await store.claim("q", 1, 50)).length, 0);
@@ -176,16 +173,7 @@ describe("sqlite store", () => {
       1,
       "the stale ack touched nothing",
     );
-    await store.commit({
-      nacks: [
-        {
-          deliveryId: again.deliveryId,
-          delayMs: 150,
-          progress: ["a>b"],
-          attempt: { at: "", durationMs: 1, error: { code: "X", message: "x", retryable: true, causes: [] } },
-        },
-      ],
-    });
+    await store.commit({ nacks: [retryLater(again.deliveryId, 150, ["a>b"])] });
     assert.equal((await store.claim("q", 1, 10_000)).length, 0, "not before its retry time");
     const wait = await store.nextReadyInMs("q");
     assert.ok(wait !== null && wait > 0 && wait <= 150);
@@ -196,22 +184,10 @@ describe("sqlite store", () => {
   });
 
   test("a retry that came due between an empty claim and the wait is ready at once, not after a whole poll", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({ appends: [{ channel: "q", message: message("m"), partitionKey: null }] });
     const [first] = await store.claim("q", 1, 10_000);
-    const error = { code: "X", message: "x", retryable: true, causes: [] };
-    await store.commit({
-      nacks: [
-        {
-          deliveryId: first.deliveryId,
-          delayMs: 30,
-          progress: [],
-          attempt: { at: "", durationMs: 1, error },
-        },
-      ],
-    });
+    await store.commit({ nacks: [retryLater(first.deliveryId, 30, [])] });
     const claimedAt = Date.now();
     assert.equal((await store.claim("q", 1, 10_000)).length, 0, "not due yet");
     await new Promise((resolve) => setTimeout(resolve, 60)); // the retry comes due meanwhile
@@ -222,9 +198,7 @@ describe("sqlite store", () => {
   });
 
   test("a commit group that rolls back leaves its acks' leases and the counters as they were", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({
       appends: [1, 2].map((n) => ({ channel: "q", message: message(n), partitionKey: null })),
     });
@@ -262,9 +236,7 @@ describe("sqlite store", () => {
   });
 
   test("a released lease is claimable at once under a new handle; the old one is stale", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({ appends: [{ channel: "q", message: message("r"), partitionKey: null }] });
     const [held] = await store.claim("q", 1, 3_600_000);
     await store.release([held.deliveryId]);
@@ -284,9 +256,7 @@ describe("sqlite store", () => {
 
   test("a busy store (checkpoints in a worker thread) keeps every message through close and reopen", async () => {
     const dir = tempDir();
-    const store = open("process", dir);
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue(dir);
     for (let batch = 0; batch < 5; batch++) {
       await store.commit({
         appends: Array.from({ length: 500 }, (_, index) => ({
@@ -327,9 +297,7 @@ describe("sqlite store", () => {
   });
 
   test("an idempotency key makes a repeat commit nothing and return the first value", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     const [a, b] = await Promise.all([
       store.commit({
         appends: [{ channel: "q", message: message(1), partitionKey: null }],
@@ -347,9 +315,7 @@ describe("sqlite store", () => {
   });
 
   test("a replayed dead letter keeps its partition key: it waits behind its key's pending message", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     await store.commit({ appends: [{ channel: "q", message: message("k1-bad"), partitionKey: "k1" }] });
     const [bad] = await store.claim("q", 1, 10_000);
     const error = { code: "X", message: "permanent", retryable: false, causes: [] };
@@ -389,9 +355,7 @@ describe("sqlite store", () => {
   });
 
   test("dead letters keep the message, error and attempts; acked messages are deleted; journal is queryable", async () => {
-    const store = open();
-    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
-    store.subscribe("q", "q");
+    const store = openQueue();
     const m = message({ bad: true });
     await store.commit({ appends: [{ channel: "q", message: m, partitionKey: null }] });
     const [delivery] = await store.claim("q", 1, 10_000);
