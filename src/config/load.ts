@@ -104,6 +104,21 @@ function nodeAt(root: Node | null, path: (string | number)[], key?: boolean): No
   return last;
 }
 
+/**
+ * A CommonJS module's exports arrive as the default of its namespace: `export default x` compiled
+ * to CommonJS is `{ default: x }`, `export const integration = x` is `{ integration: x }`.
+ */
+function fromCommonJs(exports: any): unknown {
+  if (
+    !exports ||
+    typeof exports !== "object" ||
+    typeof exports.toConfig === "function" ||
+    "routes" in exports
+  )
+    return undefined;
+  return exports.default ?? exports.integration;
+}
+
 /** Load a TypeScript or JavaScript module exporting `defineIntegration(...)` as its default. */
 export async function loadModule(
   file: string,
@@ -111,14 +126,15 @@ export async function loadModule(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadResult> {
   const absolute = resolve(file);
-  if ([".ts", ".mts", ".cts"].includes(extname(absolute))) {
-    const { register } = await import("tsx/esm/api");
-    register();
-  }
+  const url = pathToFileURL(absolute).href;
   let exported: any;
   try {
-    const module = await import(pathToFileURL(absolute).href);
-    exported = module.default ?? module.integration;
+    // tsImport compiles TypeScript for this import only. A .ts file outside a `"type": "module"`
+    // package (a junction.ts in a plain directory) is compiled as CommonJS, like Node's own rule.
+    const module = [".ts", ".mts", ".cts"].includes(extname(absolute))
+      ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
+      : await import(url);
+    exported = fromCommonJs(module.default) ?? module.default ?? module.integration;
   } catch (error) {
     return { issues: [{ file, path: "", message: `cannot load the module: ${(error as Error).message}` }] };
   }

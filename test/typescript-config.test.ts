@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { REPO } from "./helpers/process.js";
+
+/**
+ * The built CLI (plain node, no tsx loader of its own) loads a user's junction.ts. The tests
+ * elsewhere run the CLI through tsx, whose loader hid a failure here: a .ts file outside a
+ * `"type": "module"` package compiles to CommonJS, and loading it failed ("Cannot require() ES
+ * Module ... in a cycle") until the loader imported it with tsx's tsImport.
+ */
+let build: string;
+
+before(() => {
+  // Inside the repository, so the built files resolve the packages in node_modules.
+  build = mkdtempSync(join(REPO, ".test-build-"));
+  const tsc = spawnSync(
+    process.execPath,
+    [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", build],
+    { cwd: REPO, encoding: "utf8" },
+  );
+  assert.equal(tsc.status, 0, `${tsc.stdout}${tsc.stderr}`);
+});
+
+after(() => rmSync(build, { recursive: true, force: true }));
+
+function validate(file: string) {
+  return spawnSync(process.execPath, [join(build, "cli/main.js"), "validate", "-c", file], {
+    cwd: REPO,
+    encoding: "utf8",
+  });
+}
+
+test("the built CLI loads a junction.ts in a directory without package.json, with a TypeScript import", () => {
+  const dir = mkdtempSync(join(tmpdir(), "junction-ts-config-"));
+  try {
+    writeFileSync(
+      join(dir, "steps.ts"),
+      "export const shout = (data: { name: string }) => ({ name: data.name.toUpperCase() });\n",
+    );
+    writeFileSync(
+      join(dir, "junction.ts"),
+      [
+        'import { shout } from "./steps.ts";',
+        "export default {",
+        '  routes: { greet: { from: { webhook: { path: "/greet" } }, steps: [shout], to: [{ log: {} }] } },',
+        "};",
+        "",
+      ].join("\n"),
+    );
+    const result = validate(join(dir, "junction.ts"));
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /ok \(1 route\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the built CLI loads the repository's TypeScript example (an ES module)", () => {
+  const result = validate(join(REPO, "examples/typescript/integration.ts"));
+  assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+  assert.match(result.stdout, /ok \(2 routes\)/);
+});
