@@ -1,14 +1,15 @@
-import { MAPPING_JSONATA } from "../lib/order.js";
+import { mapOrderToShipment } from "../lib/step-functions.js";
 import { INTAKE_WAIT, type Scenario, SUSTAINED_DEPTH, UNBOUNDED_DEPTH } from "./scenario.js";
 
 /**
- * webhook → durable channel → map (JSONata) → HTTP sink, the shape of the design example: one route
- * takes orders in (202 after the durable commit) and writes them to a channel; a second route maps
- * each order to a shipment and POSTs it to the warehouse with an idempotency key.
+ * webhook → durable channel → map (a TypeScript function) → HTTP sink, the shape of the design
+ * example: one route takes orders in (202 after the durable commit) and writes them to a channel; a
+ * second route maps each order to a shipment with the ceiling's own mapping function and POSTs it to
+ * the warehouse with an idempotency key. The same flow with a JSONata map is the jsonata-flow suite.
  */
 export const endToEnd: Scenario = {
   name: "end-to-end",
-  junctionShape: "webhook → channel `orders` → map (JSONata) → http sink (202 after commit)",
+  junctionShape: "webhook → channel `orders` → map (TypeScript function) → http sink (202 after commit)",
   ceilingShape: "fastify: parse → JS map → undici POST to the warehouse → 202 (no durability)",
   path: "/orders",
   downstream: true,
@@ -34,7 +35,7 @@ export const endToEnd: Scenario = {
         },
         "orders-to-warehouse": {
           from: { channel: "orders" },
-          steps: [{ map: { jsonata: MAPPING_JSONATA } }],
+          steps: [mapOrderToShipment],
           to: [
             {
               http: {

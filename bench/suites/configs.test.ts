@@ -6,11 +6,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { relayNames } from "../lib/brokers.js";
 import { ROOT, type ScenarioConfig, writeConfig } from "../lib/junction.js";
+import { endToEnd } from "../scenarios/end-to-end.js";
 import { backlogConfig } from "./backlog.js";
 import { relayConfig } from "./broker-relay.js";
 import { flowConfig } from "./jsonata-flow.js";
 
 const configs: Record<string, ScenarioConfig> = {
+  "end-to-end (TypeScript, a function step)": endToEnd.junction({ warehouseUrl: "http://127.0.0.1:9" }),
   "jsonata-flow": flowConfig("http://127.0.0.1:9"),
   "broker-relay amqp": relayConfig("amqp", relayNames("amqp", "test")),
   "broker-relay nats": relayConfig("nats", relayNames("nats", "test")),
