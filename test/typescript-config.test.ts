@@ -10,7 +10,9 @@ import { REPO } from "./helpers/process.js";
  * The built CLI (plain node, no tsx loader of its own) loads a user's junction.ts. The tests
  * elsewhere run the CLI through tsx, whose loader hid a failure here: a .ts file outside a
  * `"type": "module"` package compiles to CommonJS, and loading it failed ("Cannot require() ES
- * Module ... in a cycle") until the loader imported it with tsx's tsImport.
+ * Module ... in a cycle"); tsx's tsImport then loaded it but also a second copy of the engine's
+ * packages (undici refused to construct: "Illegal constructor"). The loader now registers tsx's
+ * ESM and CommonJS hooks, so a CommonJS config's require() finds the modules the CLI loaded.
  */
 let build: string;
 
@@ -34,7 +36,7 @@ function validate(file: string) {
   });
 }
 
-test("the built CLI loads a junction.ts in a directory without package.json, with a TypeScript import", () => {
+test("the built CLI loads a junction.ts in a directory without package.json, importing the engine and a TypeScript module", () => {
   const dir = mkdtempSync(join(tmpdir(), "junction-ts-config-"));
   try {
     writeFileSync(
@@ -44,10 +46,13 @@ test("the built CLI loads a junction.ts in a directory without package.json, wit
     writeFileSync(
       join(dir, "junction.ts"),
       [
+        // The built engine, as `from "junction"` in a user's project: it must be the instance the
+        // CLI runs, not a second copy of it and its packages.
+        `import { defineIntegration, route } from ${JSON.stringify(join(build, "index.js"))};`,
         'import { shout } from "./steps.ts";',
-        "export default {",
-        '  routes: { greet: { from: { webhook: { path: "/greet" } }, steps: [shout], to: [{ log: {} }] } },',
-        "};",
+        "export default defineIntegration({",
+        '  routes: { greet: route().from({ webhook: { path: "/greet" } }).map(shout).to({ log: {} }) },',
+        "});",
         "",
       ].join("\n"),
     );

@@ -129,11 +129,14 @@ export async function loadModule(
   const url = pathToFileURL(absolute).href;
   let exported: any;
   try {
-    // tsImport compiles TypeScript for this import only. A .ts file outside a `"type": "module"`
-    // package (a junction.ts in a plain directory) is compiled as CommonJS, like Node's own rule.
-    const module = [".ts", ".mts", ".cts"].includes(extname(absolute))
-      ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
-      : await import(url);
+    // tsx's ESM and CommonJS hooks both: a .ts file outside a `"type": "module"` package (a
+    // junction.ts in a plain npm project) compiles to CommonJS, and its `require("junction")` must
+    // find the engine already loaded (tsImport's own require loaded a second copy of its packages).
+    if ([".ts", ".mts", ".cts"].includes(extname(absolute))) {
+      (await import("tsx/esm/api")).register();
+      (await import("tsx/cjs/api")).register();
+    }
+    const module = await import(url);
     exported = fromCommonJs(module.default) ?? module.default ?? module.integration;
   } catch (error) {
     return { issues: [{ file, path: "", message: `cannot load the module: ${(error as Error).message}` }] };
