@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { tempDir } from "../../../test/helpers/engine.js";
-import { createMessage } from "../../api/message.js";
+import { createMessage, type Message } from "../../api/message.js";
+import type { JournalEntry } from "../store.js";
 import { MIGRATIONS } from "./schema.js";
 import { SqliteStore } from "./sqlite-store.js";
 
@@ -26,6 +27,11 @@ function retryLater(deliveryId: number, delayMs: number, progress: string[] = []
 }
 
 const message = (data: unknown) => createMessage({ source: "test", type: "test", data });
+
+/** A journal entry for a route as a whole: one hop of `m` through `route`. */
+function hop(m: Message, route: string, outcome: "received" | "processed" | "sent"): JournalEntry {
+  return { messageId: m.id, correlationId: m.correlationId, route, step: null, outcome, durationMs: 1 };
+}
 
 describe("sqlite store", () => {
   test("durability modes set WAL and the synchronous level", async () => {
@@ -428,14 +434,6 @@ describe("sqlite store", () => {
     const store = open();
     const parent = message({ n: 1 });
     const child = createMessage({ source: "t", type: "t", data: {}, correlationId: parent.correlationId });
-    const hop = (m: typeof parent, route: string, outcome: "received" | "processed" | "sent") => ({
-      messageId: m.id,
-      correlationId: m.correlationId,
-      route,
-      step: null,
-      outcome,
-      durationMs: 1,
-    });
     await store.commit({ journal: [hop(parent, "a", "received"), hop(parent, "a", "processed")] });
     await store.commit({
       journal: [{ ...hop(child, "b", "sent"), detail: { parent: parent.id } }, hop(parent, "b", "processed")],
@@ -474,14 +472,6 @@ describe("sqlite store", () => {
   test("a commit group writes every commit's journal hops in order, over several multi-row INSERTs", async () => {
     const store = open();
     const messages = Array.from({ length: 70 }, (_, index) => message({ index }));
-    const hop = (m: (typeof messages)[number], route: string, outcome: "received" | "processed") => ({
-      messageId: m.id,
-      correlationId: m.correlationId,
-      route,
-      step: null,
-      outcome,
-      durationMs: 1,
-    });
     // One turn: 70 commits, one row each (more than one INSERT holds), and a last commit whose first
     // hop continues the message of the commit before it.
     await Promise.all([
