@@ -19,6 +19,8 @@ export interface Lease {
 export class Leases {
   readonly #byHandle = new Map<number, Lease>();
   readonly #byRow = new Map<number, Lease>();
+  /** Per subscription, no later than its earliest lease's end (leases that ended may leave it early). */
+  readonly #earliestUntil = new Map<string, number>();
   /** Leases ended by the transaction being applied. */
   #ending: Lease[] = [];
 
@@ -37,6 +39,21 @@ export class Leases {
     const lease: Lease = { handle, id, seq, subscription, until, ended: false };
     this.#byHandle.set(handle, lease);
     this.#byRow.set(id, lease);
+    if (until < (this.#earliestUntil.get(subscription) ?? Number.POSITIVE_INFINITY))
+      this.#earliestUntil.set(subscription, until);
+  }
+
+  /**
+   * Whether a lease of the subscription has run out (a claim must take it over). Looks at its
+   * leases only once the earliest end it knows of has passed, about once per lease duration.
+   */
+  anyExpired(subscription: string, now: number): boolean {
+    if (now < (this.#earliestUntil.get(subscription) ?? Number.POSITIVE_INFINITY)) return false;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const lease of this.#byHandle.values())
+      if (lease.subscription === subscription && lease.until < earliest) earliest = lease.until;
+    this.#earliestUntil.set(subscription, earliest);
+    return earliest <= now;
   }
 
   /** Forget a lease at once (a release, or an expired lease taken over): its handle turns stale. */

@@ -75,6 +75,48 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("a claim of a fresh append parses its own copy; a group that rolls back leaves nothing to claim", async () => {
+    const store = open();
+    store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
+    store.subscribe("t", "t:a");
+    store.subscribe("t", "t:b");
+    const appended = message({ n: 1, at: new Date(0) });
+    await store.commit({ appends: [{ channel: "t", message: appended, partitionKey: null }] });
+    (appended.data as { n: number }).n = 2; // the appender changes its object after the commit
+    const [a] = await store.claim("t:a", 10, 10_000);
+    const [b] = await store.claim("t:b", 10, 10_000);
+    assert.deepEqual(a.message.data, { n: 1, at: "1970-01-01T00:00:00.000Z" }, "the text stored, parsed");
+    assert.notEqual(a.message, b.message);
+    (a.message.data as { n: number }).n = 3;
+    assert.equal((b.message.data as { n: number }).n, 1, "each subscription has its own object");
+    // An append and, in the same group, a journal entry that cannot be stored: both roll back.
+    const results = await Promise.allSettled([
+      store.commit({ appends: [{ channel: "t", message: message(4), partitionKey: null }] }),
+      store.commit({ journal: [{ ...hop(appended, "r", "processed"), detail: { size: 1n } }] }),
+    ]);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ["rejected", "rejected"],
+    );
+    assert.equal(store.depth("t:a"), 0);
+    assert.equal((await store.claim("t:a", 10, 10_000)).length, 0, "the rolled-back append is not held");
+    // Another channel's delivery takes the row ids the rolled-back deliveries had.
+    store.declareChannel({ name: "q", kind: "queue", retentionMs: 0 });
+    store.subscribe("q", "q");
+    await store.commit({ appends: [{ channel: "q", message: message("q"), partitionKey: null }] });
+    await store.commit({ appends: [{ channel: "t", message: message(5), partitionKey: null }] });
+    const [next] = await store.claim("t:a", 10, 10_000);
+    assert.equal(next.message.data, 5);
+    await store.release([next.deliveryId]);
+    const again = await store.claim("t:a", 10, 10_000);
+    assert.deepEqual(
+      again.map((delivery) => delivery.message.data),
+      [5],
+      "released: the same message again, and never the rolled-back one",
+    );
+    await store.close();
+  });
+
   test("a large batch over several channels keeps each message with its own deliveries, in order", async () => {
     const store = openQueue();
     store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });

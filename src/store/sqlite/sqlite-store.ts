@@ -21,6 +21,7 @@ import type {
 import { Checkpointer } from "./checkpointer.js";
 import { DeliveryCounters } from "./counters.js";
 import { Leases } from "./leases.js";
+import { type RecentAppend, RecentAppends } from "./recent-appends.js";
 import { MIGRATIONS } from "./schema.js";
 
 const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
@@ -28,6 +29,13 @@ const INSERT_DELIVERY = "INSERT INTO deliveries (subscription, seq, pkey, visibl
 const INSERT_JOURNAL = "INSERT INTO journal_hops (at, message_id, correlation_id, hops)";
 /** Rows per multi-row INSERT: fewer statement runs per batch, at most 32 statements cached per table. */
 const ROWS_PER_INSERT = 32;
+/**
+ * Appended deliveries held per subscription for claims to take without a select (recent-appends.ts):
+ * enough for a route's backlog under load (a channel's high-water mark is often a few hundred), at
+ * most a few hundred KB of bodies per subscription. Bodies over RECENT_BODY_LIMIT are not held.
+ */
+const RECENT_APPENDS_PER_SUBSCRIPTION = 512;
+const RECENT_BODY_LIMIT = 16 * 1024;
 
 export interface SqliteStoreOptions {
   path: string;
@@ -68,6 +76,7 @@ export class SqliteStore implements Store {
   /** Deliveries per subscription waiting (the depth) and in all; totals persisted with each commit. */
   readonly #counts = new DeliveryCounters();
   readonly #leases = new Leases();
+  readonly #recent = new RecentAppends(RECENT_APPENDS_PER_SUBSCRIPTION);
   readonly #listeners = new Set<(subscription: string) => void>();
   #pending: PendingCommit[] = [];
   /** Next lease handle; starts from the clock so handles from before a restart are never reused. */
@@ -229,10 +238,12 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.#counts.rollback();
       this.#leases.rollback();
+      this.#recent.rollback();
       throw error;
     }
     this.#counts.commit();
     this.#leases.commit();
+    this.#recent.commit();
     this.#afterCommit();
     return result;
   }
@@ -411,7 +422,19 @@ export class SqliteStore implements Store {
       for (const subscription of subscriptionsOf[index])
         deliveryParams.push(subscription, seqs[index], append.partitionKey, now);
     });
-    this.#insertRows(this.#insertDeliveries, INSERT_DELIVERY, 4, deliveryParams);
+    const deliveryIds = this.#insertRows(this.#insertDeliveries, INSERT_DELIVERY, 4, deliveryParams);
+    let next = 0;
+    appends.forEach((append, index) => {
+      const body = messageParams[index * 5 + 2] as string;
+      // Held for claims only when nothing but their order decides when they may be taken, and
+      // while the backlog is short enough to be held whole (a longer one is claimed by select).
+      const holdable = append.partitionKey === null && body.length <= RECENT_BODY_LIMIT;
+      for (const subscription of subscriptionsOf[index]) {
+        const id = deliveryIds[next++];
+        if (holdable && this.#counts.waiting(subscription) <= this.#recent.limit)
+          this.#recent.add(subscription, { id, seq: seqs[index], body });
+      }
+    });
   }
 
   readonly #insertMessages = new Map<number, Database.Statement>();
@@ -494,6 +517,10 @@ export class SqliteStore implements Store {
   async claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]> {
     if (this.#closed) return [];
     const now = Date.now();
+    const recent = this.#leases.anyExpired(subscription, now)
+      ? undefined
+      : this.#recent.takeOldest(subscription, max, this.#counts.waiting(subscription));
+    if (recent !== undefined) return this.#claimRecent(subscription, recent, now + leaseMs);
     const inFlight = this.#counts.total(subscription) - this.#counts.waiting(subscription);
     const rows = this.#statements.claimCandidates.all(subscription, now, max + inFlight) as ClaimRow[];
     const deliveries: Delivery[] = [];
@@ -514,6 +541,7 @@ export class SqliteStore implements Store {
         // Taken over: the old holder's handle turns stale. It was counted out of the depth already.
         if (held !== undefined) this.#leases.drop(held);
         else fresh++;
+        this.#recent.taken(subscription, id);
         this.#leases.grant(delivery.deliveryId, id, seq, subscription, now + leaseMs);
         deliveries.push(delivery);
       }
@@ -521,6 +549,27 @@ export class SqliteStore implements Store {
       // Also when a body does not parse: what was leased before it stays leased until it expires.
       if (fresh > 0) this.#counts.addWaiting(subscription, -fresh);
     }
+    return deliveries;
+  }
+
+  /** Lease deliveries held since their append (never leased: no attempts, progress or history yet). */
+  #claimRecent(subscription: string, appends: RecentAppend[], until: number): Delivery[] {
+    const deliveries: Delivery[] = new Array(appends.length);
+    for (let index = 0; index < appends.length; index++) {
+      const { id, seq, body } = appends[index];
+      const deliveryId = this.#nextHandle++;
+      this.#leases.grant(deliveryId, id, seq, subscription, until);
+      // Parsed from the text stored, as a select would return it: never the appender's object.
+      deliveries[index] = {
+        deliveryId,
+        subscription,
+        message: JSON.parse(body),
+        attempts: 0,
+        progress: [],
+        history: [],
+      };
+    }
+    if (appends.length > 0) this.#counts.addWaiting(subscription, -appends.length);
     return deliveries;
   }
 
