@@ -410,6 +410,12 @@ async function main(): Promise<number> {
         peerLatency: { p50: s.ceiling.p50, p99: s.ceiling.p99 },
         junctionRssMb: s.junction.peakRssMb,
         peerRssMb: s.ceiling.peakRssMb,
+        ...(s.target
+          ? {
+              target: `≥ ${s.target.ratio}×`,
+              met: s.ratio === null ? null : s.ratio >= s.target.ratio,
+            }
+          : {}),
       }),
     ),
     ...Object.values(suiteResults).flatMap((result) => result.rows),
@@ -540,6 +546,7 @@ function summarize(scenario: Scenario, results: RoundResult[]) {
     scenario: scenario.name,
     junctionShape: scenario.junctionShape,
     ceilingShape: scenario.ceilingShape,
+    target: scenario.target,
     junction,
     ceiling,
     ratio: ratio(junction.reqPerSecond, ceiling.reqPerSecond),

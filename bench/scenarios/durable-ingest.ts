@@ -11,6 +11,7 @@ export const durableIngest: Scenario = {
   path: "/orders",
   downstream: false,
   ceilingMode: "ingest",
+  target: { ratio: 0.9 },
   junction: () => ({
     systems: { shop: { owner: "bench", owns: ["order"] } },
     channels: { orders: { queue: { maxDepth: UNBOUNDED_DEPTH } } },

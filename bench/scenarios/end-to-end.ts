@@ -14,6 +14,7 @@ export const endToEnd: Scenario = {
   path: "/orders",
   downstream: true,
   ceilingMode: "end-to-end",
+  target: { ratio: 0.5 },
   junction: ({ warehouseUrl }) => {
     if (!warehouseUrl) throw new Error("end-to-end needs the warehouse");
     return {

@@ -12,6 +12,8 @@ export interface Scenario {
   /** True when a downstream warehouse receives shipments (and deliveries are counted). */
   downstream: boolean;
   ceilingMode: "ingest" | "end-to-end";
+  /** The issue's target: Junction's accepted req/s at least `ratio` × the ceiling's (medians of the rounds). */
+  target?: { ratio: number };
   /** Junction's routes (and the systems, connections and channels they use). */
   junction(options: { warehouseUrl?: string }): ScenarioConfig;
 }
