@@ -9,5 +9,7 @@ export const endToEndNoJournal: Scenario = {
   ...endToEnd,
   name: "end-to-end-no-journal",
   junctionShape: `${endToEnd.junctionShape}, journal off`,
+  // A measurement beside scenario 2, not one of the issue's scenarios: no target of its own.
+  target: undefined,
   junction: (options) => ({ ...endToEnd.junction(options), engine: { journal: { enabled: false } } }),
 };
