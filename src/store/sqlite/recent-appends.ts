@@ -6,8 +6,9 @@ export interface RecentAppend {
 }
 
 /**
- * Deliveries this process appended that no claim has taken yet: the newest `limit` per
- * subscription, in id order, with their bodies as written.
+ * Deliveries this process appended that no claim has taken yet, per subscription, in id order, with
+ * their bodies as written. The store adds them only while the subscription's backlog is at most
+ * `limit` long (a longer one could not be held whole), so at most `limit` are held per subscription.
  *
  * When they are all of a subscription's waiting deliveries (the counters say how many wait), a claim
  * takes the oldest from here instead of selecting them: the same deliveries in the same order,

@@ -31,8 +31,9 @@ const INSERT_JOURNAL = "INSERT INTO journal_hops (at, message_id, correlation_id
 const ROWS_PER_INSERT = 32;
 /**
  * Appended deliveries held per subscription for claims to take without a select (recent-appends.ts):
- * enough for a route's backlog under load (a channel's high-water mark is often a few hundred), at
- * most a few hundred KB of bodies per subscription. Bodies over RECENT_BODY_LIMIT are not held.
+ * enough for a route's backlog under load (a channel's high-water mark is often a few hundred). At
+ * most 512 bodies of up to 16 KB each per subscription (about 0.5 MB with 1 KB messages); larger
+ * bodies are not held.
  */
 const RECENT_APPENDS_PER_SUBSCRIPTION = 512;
 const RECENT_BODY_LIMIT = 16 * 1024;
@@ -513,6 +514,8 @@ export class SqliteStore implements Store {
   /**
    * A read, no transaction: leases are in memory. The rows leased now (at most the in-flight count)
    * come back from the query too and are skipped, so asking for that many more still yields `max`.
+   * When every waiting delivery was appended by this process and is still held, not even that:
+   * they are taken from memory (recent-appends.ts).
    */
   async claim(subscription: string, max: number, leaseMs: number): Promise<Delivery[]> {
     if (this.#closed) return [];
