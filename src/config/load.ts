@@ -119,6 +119,16 @@ function fromCommonJs(exports: any): unknown {
   return exports.default ?? exports.integration;
 }
 
+/** Once per process: each `register()` adds another hook chain that every later import goes through. */
+let typeScriptHooks: Promise<void> | undefined;
+function registerTypeScriptHooks(): Promise<void> {
+  typeScriptHooks ??= (async () => {
+    (await import("tsx/esm/api")).register();
+    (await import("tsx/cjs/api")).register();
+  })();
+  return typeScriptHooks;
+}
+
 /** Load a TypeScript or JavaScript module exporting `defineIntegration(...)` as its default. */
 export async function loadModule(
   file: string,
@@ -132,10 +142,7 @@ export async function loadModule(
     // tsx's ESM and CommonJS hooks both: a .ts file outside a `"type": "module"` package (a
     // junction.ts in a plain npm project) compiles to CommonJS, and its `require("junction")` must
     // find the engine already loaded (tsImport's own require loaded a second copy of its packages).
-    if ([".ts", ".mts", ".cts"].includes(extname(absolute))) {
-      (await import("tsx/esm/api")).register();
-      (await import("tsx/cjs/api")).register();
-    }
+    if ([".ts", ".mts", ".cts"].includes(extname(absolute))) await registerTypeScriptHooks();
     const module = await import(url);
     exported = fromCommonJs(module.default) ?? module.default ?? module.integration;
   } catch (error) {
