@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { validate, version } from "uuid";
-import { childTraceparent, newMessageId, normaliseTraceparent } from "./message.js";
+import {
+  childTraceparent,
+  createMessage,
+  messageJson,
+  newMessageId,
+  normaliseTraceparent,
+} from "./message.js";
 
 test("message ids are valid UUIDv7 with the RFC variant", () => {
   for (let i = 0; i < 2000; i++) {
@@ -51,4 +57,21 @@ test("new trace contexts are valid W3C traceparents with random, distinct ids", 
   assert.equal(spans.size, 5000);
   const given = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   assert.equal(normaliseTraceparent(given), given);
+});
+
+test("messageJson splices the data's own text into the envelope and parses to the same message", () => {
+  const text =
+    '\r\n { "name" : "Zoë \\u00e9",\n  "lines": [ {"q": 1e2}, null, true ], "__proto__": {"x": 1} }\t';
+  const message = createMessage({
+    source: "webhook:/in",
+    type: "order",
+    subject: "s-1",
+    datacontenttype: "application/json",
+    headers: { "content-type": "application/json" },
+    data: JSON.parse(text),
+  });
+  const json = messageJson(message, text);
+  assert.ok(json.endsWith(`,"data":${text}}`), "the text is kept as it came");
+  assert.deepEqual(JSON.parse(json), JSON.parse(JSON.stringify(message)));
+  assert.deepEqual(message.data, JSON.parse(text), "the message itself is not changed");
 });

@@ -35,6 +35,11 @@ export interface MessageInit {
   tracestate?: string;
   headers?: Record<string, string>;
   data: unknown;
+  /**
+   * The JSON text `data` was parsed from, when the source has it (a webhook's JSON body): the
+   * store writes it as it came instead of serializing `data` again. Never part of the message.
+   */
+  dataJson?: string;
 }
 
 /** Random bytes for ids, filled 8 KiB at a time: one crypto call per 512 ids instead of one per id. */
@@ -184,6 +189,17 @@ export function deriveMessage(parent: Message, data: unknown, overrides: Partial
     ...overrides,
     data,
   });
+}
+
+/**
+ * The message as JSON, with `data` written as `dataJson`, the JSON text it was parsed from:
+ * serializing the envelope alone and splicing the text in costs about a third of serializing the
+ * whole message. Parses to the same message; `data` comes last.
+ */
+export function messageJson(message: Message, dataJson: string): string {
+  const { data: _data, ...envelope } = message;
+  const text = JSON.stringify(envelope);
+  return `${text.slice(0, -1)},"data":${dataJson}}`;
 }
 
 /** The envelope without `data`, as bound to `$message` in expressions. */

@@ -493,7 +493,9 @@ export class Engine {
         const ids = messages.map((message) => message.id);
         const appends: Append[] = [];
         const journal: JournalEntry[] = [];
-        for (const message of messages) {
+        for (let index = 0; index < messages.length; index++) {
+          const message = messages[index];
+          const { dataJson } = inits[index];
           const { id: messageId, correlationId } = message;
           journal.push({
             messageId,
@@ -504,7 +506,7 @@ export class Engine {
             durationMs: 0,
           });
           if (!direct) {
-            appends.push({ channel, message, partitionKey: null });
+            appends.push({ channel, message, partitionKey: null, dataJson });
             continue;
           }
           for (const target of direct) {
@@ -512,6 +514,7 @@ export class Engine {
               channel: target.channel,
               message,
               partitionKey: target.keyed ? await target.partitionKey(message) : null,
+              dataJson,
             });
           }
           // One detail object for every message of the route: it is only read (serialised, counted).

@@ -15,6 +15,8 @@ export interface Append {
   message: Message;
   /** Order is kept among messages with the same key; null means no ordering constraint. */
   partitionKey: string | null;
+  /** The JSON text `message.data` was parsed from, written as is (`messageJson`); unset: serialized. */
+  dataJson?: string;
 }
 
 export interface Attempt {

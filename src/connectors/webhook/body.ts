@@ -5,6 +5,8 @@ import type { PayloadFormat } from "../../formats/payload.js";
 export interface ParsedBody {
   /** One entry per message: NDJSON bodies carry several. */
   records: unknown[];
+  /** For JSON and NDJSON: the text each record was parsed from, in the same order. */
+  texts?: string[];
   datacontenttype: string;
 }
 
@@ -34,16 +36,20 @@ export function parseBody(contentType: string | undefined, raw: Buffer): ParsedB
   const type = contentType?.split(";")[0].trim().toLowerCase();
   if (!type) throw new UnsupportedMediaTypeError(undefined);
   if (type === "application/json" || type.endsWith("+json")) {
-    return { records: [parseJson(raw.toString("utf8"), "body")], datacontenttype: type };
+    const text = raw.toString("utf8");
+    return { records: [parseJson(text, "body")], texts: [text], datacontenttype: type };
   }
   if (type === "application/x-ndjson" || type === "application/ndjson" || type === "application/jsonl") {
     const lines = raw.toString("utf8").split("\n");
     const records: unknown[] = [];
+    const texts: string[] = [];
     lines.forEach((line, index) => {
-      if (line.trim() !== "") records.push(parseJson(line, `line ${index + 1}`));
+      if (line.trim() === "") return;
+      records.push(parseJson(line, `line ${index + 1}`));
+      texts.push(line);
     });
     if (records.length === 0) throw new ValidationError("the NDJSON body holds no record");
-    return { records, datacontenttype: "application/json" };
+    return { records, texts, datacontenttype: "application/json" };
   }
   if (type === "application/xml" || type === "text/xml" || type.endsWith("+xml")) {
     const text = raw.toString("utf8");

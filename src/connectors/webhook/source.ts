@@ -92,12 +92,14 @@ export class WebhookSource implements Source {
     const traceparent = first(request.headers.traceparent);
     const tracestate = first(request.headers.tracestate);
     const subject = first(request.headers["ce-subject"]);
-    const inits: MessageInit[] = parsed.records.map((data) => ({
+    const texts = parsed.texts;
+    const inits: MessageInit[] = parsed.records.map((data, index) => ({
       source: this.config.system ?? `webhook:${this.config.path}`,
       type: first(request.headers["ce-type"]) ?? "junction.webhook",
       datacontenttype: parsed.datacontenttype,
       headers,
       data,
+      dataJson: texts?.[index],
       ...(correlationId ? { correlationId } : {}),
       ...(traceparent ? { traceparent } : {}),
       ...(tracestate ? { tracestate } : {}),

@@ -140,6 +140,24 @@ routes:
     assert.deepEqual(delivered, { order: { "@id": "7", sku: ["A", "B"] } });
   });
 
+  test("a body is delivered as parsed, whatever its layout; NDJSON lines too, CRLF included", async () => {
+    const order = { orderId: "A-2", note: 'Zoë \u00e9 "quoted"', lines: [{ sku: "X", qty: 2e1 }, null] };
+    const pretty = `\n${JSON.stringify(order, null, 2)}\n`;
+    const response = await post("/in", pretty);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const lines = await post("/in", '{ "n" : 1 }\r\n{"n":[2, 3]}\r\n', {
+      "content-type": "application/x-ndjson",
+    });
+    const { ids } = (await lines.json()) as { ids: string[] };
+    for (const wanted of [id, ...ids]) await eventually(() => receiver.effects.has(wanted), 5000, "delivery");
+    const delivered = (wanted: string) =>
+      JSON.parse(receiver.requests.find((r) => r.headers["ce-id"] === wanted)!.body);
+    assert.deepEqual(delivered(id), order);
+    assert.deepEqual(delivered(ids[0]), { n: 1 });
+    assert.deepEqual(delivered(ids[1]), { n: [2, 3] });
+  });
+
   test("NDJSON bodies become one message per line; form bodies become objects", async () => {
     const response = await post("/in", '{"n":1}\n{"n":2}\n\n{"n":3}\n', {
       "content-type": "application/x-ndjson",

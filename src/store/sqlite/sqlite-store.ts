@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { newMessageId } from "../../api/message.js";
+import { messageJson, newMessageId } from "../../api/message.js";
 import { SqliteRegistryStorage } from "../../registry/sqlite-registry.js";
 import type {
   AuditRecord,
@@ -410,7 +410,9 @@ export class SqliteStore implements Store {
       messageParams.push(
         append.channel,
         append.message.id,
-        JSON.stringify(append.message),
+        append.dataJson === undefined
+          ? JSON.stringify(append.message)
+          : messageJson(append.message, append.dataJson),
         now,
         subscriptions.length,
       );
