@@ -60,6 +60,12 @@ describe("http host", () => {
     });
     mount.route({
       method: "POST",
+      path: "/bad-header",
+      bodyLimit: 64,
+      handler: async () => ({ status: 202, headers: { "x-bad": "line\nbreak" }, body: "never sent" }),
+    });
+    mount.route({
+      method: "POST",
       path: "/slow",
       bodyLimit: 64,
       handler: () =>
@@ -119,10 +125,12 @@ describe("http host", () => {
     assert.equal(atLimit.status, 202);
   });
 
-  test("a handler that throws gets a 500 problem and the listener keeps serving", async () => {
-    const failed = await send(url, { path: "/fails", body: [Buffer.from("{}")] });
-    assert.equal(failed.status, 500);
-    assert.equal(JSON.parse(failed.body).detail, "the request could not be processed");
+  test("a handler that throws, or answers what cannot be sent, gets a 500 problem; the listener keeps serving", async () => {
+    for (const path of ["/fails", "/bad-header"]) {
+      const failed = await send(url, { path, body: [Buffer.from("{}")] });
+      assert.equal(failed.status, 500, path);
+      assert.equal(JSON.parse(failed.body).detail, "the request could not be processed");
+    }
     assert.equal((await send(url, { path: "/in", body: [Buffer.from("{}")] })).status, 202);
   });
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { HttpMount, HttpOutgoing, HttpRouteOptions } from "../api/component.js";
+import type { HttpIncoming, HttpMount, HttpOutgoing, HttpRouteOptions } from "../api/component.js";
 import type { Logger } from "../observe/logger.js";
 import { problem } from "./problem.js";
 
@@ -21,7 +21,7 @@ interface Listener {
  *
  * Plain `node:http`, no framework: a route is an exact method and path whose handler gets the raw
  * body, so routing, body limits and answers are a few lines, and a request costs about 7 µs less
- * than through fastify (docs/performance.md), which counts in every webhook's intake.
+ * than through fastify (docs/performance.md, session 8), which every webhook's intake pays.
  */
 export class HttpHost {
   readonly #listeners = new Map<string, Listener>();
@@ -138,23 +138,30 @@ export class HttpHost {
     request.on("error", () => {}); // the client went away: nothing to answer
     request.on("end", () => {
       if (size > route.bodyLimit) return;
-      const rawBody = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      route
-        .handler({
-          method: request.method ?? "GET",
-          path,
-          headers: request.headers,
-          query: queryAt === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(queryAt + 1))),
-          rawBody,
-        })
-        .then(
-          (result) => this.#answer(listener, response, result),
-          (error: unknown) => {
-            this.logger.error({ err: error, path }, "http request failed");
-            this.#problem(listener, response, 500, "Internal error", "the request could not be processed");
-          },
-        );
+      const incoming: HttpIncoming = {
+        method: request.method ?? "GET",
+        path,
+        headers: request.headers,
+        query: queryAt === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(queryAt + 1))),
+        rawBody: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
+      };
+      void this.#respond(listener, response, route, incoming);
     });
+  }
+
+  /** Run the handler and answer; whatever fails (the handler, or an answer it built) is a 500 problem. */
+  async #respond(
+    listener: Listener,
+    response: ServerResponse,
+    route: HttpRouteOptions,
+    incoming: HttpIncoming,
+  ): Promise<void> {
+    try {
+      this.#answer(listener, response, await route.handler(incoming));
+    } catch (error) {
+      this.logger.error({ err: error, path: incoming.path }, "http request failed");
+      this.#problem(listener, response, 500, "Internal error", "the request could not be processed");
+    }
   }
 
   #problem(
@@ -166,7 +173,7 @@ export class HttpHost {
     close = false,
   ): void {
     const headers: Record<string, string> = { "content-type": "application/problem+json" };
-    // The rest of an oversized body is never read: the connection cannot carry another request.
+    // Refused before its body was read through: the connection closes after the answer.
     if (close) headers.connection = "close";
     this.#answer(listener, response, { status, headers, body: problem(status, title, detail) });
   }
