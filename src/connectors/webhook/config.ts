@@ -4,7 +4,11 @@ import { formatOptionSchema } from "../../formats/index.js";
 
 export const WebhookSourceSchema = Type.Object(
   {
-    path: Type.String({ pattern: "^/", description: "URL path to serve.", examples: ["/orders"] }),
+    path: Type.String({
+      pattern: "^/",
+      description: "URL path to serve, matched exactly (the query string aside; no parameters or wildcards).",
+      examples: ["/orders"],
+    }),
     method: Type.Optional(
       Type.Union([Type.Literal("POST"), Type.Literal("PUT"), Type.Literal("PATCH")], { default: "POST" }),
     ),
