@@ -197,8 +197,7 @@ export function deriveMessage(parent: Message, data: unknown, overrides: Partial
  * whole message. Parses to the same message; `data` comes last.
  */
 export function messageJson(message: Message, dataJson: string): string {
-  const { data: _data, ...envelope } = message;
-  const text = JSON.stringify(envelope);
+  const text = JSON.stringify(envelopeOf(message));
   return `${text.slice(0, -1)},"data":${dataJson}}`;
 }
 

@@ -34,7 +34,7 @@ export class HttpHost {
     const { host, port } = parseListen(listen);
     const routes = new Map<string, HttpRouteOptions>();
     const mount: HttpMount = {
-      url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+      url: urlOf(host, port),
       route: (options: HttpRouteOptions) => {
         const key = `${options.method.toUpperCase()} ${options.path}`;
         if (routes.has(key)) throw new Error(`${key} is mounted twice on ${listen}`);
@@ -62,8 +62,7 @@ export class HttpHost {
       });
       const address = listener.server.address();
       const actualPort = typeof address === "object" && address ? address.port : port;
-      (listener.mount as { url: string }).url =
-        `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}`;
+      (listener.mount as { url: string }).url = urlOf(host, actualPort);
       out.push({ url: listener.mount.url, routes: [...listener.routes.keys()] });
     }
     return out;
@@ -197,6 +196,11 @@ export class HttpHost {
     response.writeHead(result.status, headers);
     response.end(payload);
   }
+}
+
+/** An IPv6 host goes in brackets. */
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 export function parseListen(listen: string): { host: string; port: number } {
