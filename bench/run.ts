@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Junction against the ceiling (plain fastify doing the same work without
- * durability), on loopback, every load bounded in time. Rounds alternate ceiling, Junction, ceiling,
- * Junction... each in fresh processes with a fresh store, and the table reports medians.
+ * durability), on loopback, every load bounded in time. Each round starts both in fresh processes with
+ * a fresh store and alternates short load windows between them; the table reports medians of rounds.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_CONNECTIONS (50),
  * BENCH_DRAIN (30, seconds to wait for the backlog to reach the warehouse), BENCH_SCENARIOS
@@ -9,7 +9,10 @@
  * BENCH_PROFILE=1 (one Junction round of the first selected scenario under --cpu-prof; prints the
  * hot functions and writes bench/results/profile-<scenario>.json), BENCH_BACKLOG (1000000),
  * BENCH_FLOW_RATE (100, offered req/s of the JSONata flow's fixed-rate latency phase), BENCH_FLOW_INLINE=1
- * (the flow's Junction mapping without $split, evaluated inline instead of in the expression worker).
+ * (the flow's Junction mapping without $split, evaluated inline instead of in the expression worker),
+ * BENCH_SLICES (5: each round of an HTTP scenario runs both contenders side by side and alternates
+ * the load between them in 5 windows of BENCH_SECONDS / 5, see runInterleavedRound; 1: whole rounds,
+ * one contender at a time).
  *
  * After the HTTP scenarios come the suites against other tools (bench/suites: jsonata-flow vs
  * Node-RED, embedded-queue vs BullMQ, broker-relay vs hand-written relays, mapping vs raw JSONata,
@@ -22,7 +25,13 @@ import { basename, join } from "node:path";
 import { buildDist, ROOT } from "./lib/junction.js";
 import { ORDER_BODY } from "./lib/order.js";
 import { profileFiles, summarizeProfile } from "./lib/profile.js";
-import { type Contender, type RoundOptions, type RoundResult, runRound } from "./lib/round.js";
+import {
+  type Contender,
+  type RoundOptions,
+  type RoundResult,
+  runInterleavedRound,
+  runRound,
+} from "./lib/round.js";
 import { median, ratio, round } from "./lib/stats.js";
 import { row, type Suite, type SummaryRow } from "./lib/suite.js";
 import { table } from "./lib/table.js";
@@ -54,6 +63,7 @@ const settings = {
   connections: Math.max(1, Math.floor(numberFromEnv("BENCH_CONNECTIONS", 50))),
   drainSeconds: numberFromEnv("BENCH_DRAIN", 30),
   backlog: Math.max(1, Math.floor(numberFromEnv("BENCH_BACKLOG", 1_000_000))),
+  slices: Math.floor(numberFromEnv("BENCH_SLICES", 5)),
   bodyBytes: Buffer.byteLength(ORDER_BODY),
 };
 const keep = process.env.BENCH_KEEP === "1";
@@ -124,6 +134,39 @@ function describe(result: RoundResult): string {
   }
   if (result.dir) parts.push(`kept ${result.dir}`);
   return parts.join(", ");
+}
+
+/** A Junction round that did not exit 0 on SIGTERM within 30 s. */
+function unclean(result: RoundResult): Failure | undefined {
+  if (result.contender !== "junction" || (result.exit.code === 0 && !result.exit.killed)) return undefined;
+  return {
+    scenario: result.scenario,
+    contender: "junction",
+    round: result.round,
+    error: `exited ${result.exit.code ?? result.exit.signal} after SIGTERM${result.exit.killed ? " (killed after 30 s)" : ""}`,
+  };
+}
+
+/** Both contenders in one round, the load alternating between them (BENCH_SLICES). */
+async function interleavedRound(
+  scenario: Scenario,
+  index: number,
+  results: RoundResult[],
+  failures: Failure[],
+): Promise<void> {
+  const label = (contender: string) => `   round ${index}/${settings.rounds} ${contender.padEnd(8)}`;
+  try {
+    for (const result of await runInterleavedRound(scenario, index, settings.slices, roundOptions)) {
+      results.push(result);
+      log(`${label(result.contender)} ${describe(result)} (${settings.slices} alternating windows)`);
+      const exitFailure = unclean(result);
+      if (exitFailure) failures.push(exitFailure);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    failures.push({ scenario: scenario.name, contender: "junction", round: index, error: message });
+    log(`${label("both")} FAILED: ${message}`);
+  }
 }
 
 interface Failure {
@@ -219,7 +262,7 @@ async function main(): Promise<number> {
     `junction bench: ${info.cpus} × ${info.cpuModel}, ${info.os}, node ${info.node}, commit ${info.commit ?? "?"}`,
   );
   log(
-    `${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up) per contender, ${settings.connections} connections, ${settings.bodyBytes}-byte order`,
+    `${settings.rounds} rounds × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up) per contender${settings.slices >= 2 ? `, both running, load alternating in ${settings.slices} windows a round` : ""}, ${settings.connections} connections, ${settings.bodyBytes}-byte order`,
   );
   let build: { ok: boolean; diagnostics: string } | null = null;
   if (process.env.BENCH_SKIP_BUILD !== "1") {
@@ -249,20 +292,18 @@ async function main(): Promise<number> {
     log(`   junction: ${scenario.junctionShape}`);
     log(`   ceiling:  ${scenario.ceilingShape}`);
     for (let index = 1; index <= settings.rounds; index++) {
+      if (settings.slices >= 2) {
+        await interleavedRound(scenario, index, results, failures);
+        continue;
+      }
       for (const contender of ["ceiling", "junction"] as const) {
         const label = `   round ${index}/${settings.rounds} ${contender.padEnd(8)}`;
         try {
           const result = await runRound(scenario, contender, index, roundOptions);
           results.push(result);
           log(`${label} ${describe(result)}`);
-          if (contender === "junction" && (result.exit.code !== 0 || result.exit.killed)) {
-            failures.push({
-              scenario: scenario.name,
-              contender,
-              round: index,
-              error: `exited ${result.exit.code ?? result.exit.signal} after SIGTERM${result.exit.killed ? " (killed after 30 s)" : ""}`,
-            });
-          }
+          const exitFailure = unclean(result);
+          if (exitFailure) failures.push(exitFailure);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           failures.push({ scenario: scenario.name, contender, round: index, error: message });
