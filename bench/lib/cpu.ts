@@ -24,7 +24,7 @@ export interface CpuWindow {
 }
 
 let ticksPerSecond: number | undefined;
-function clockTicks(): number {
+export function clockTicks(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -48,8 +48,13 @@ function machineTicks(): { busy: number; total: number } | null {
 
 /** utime + stime of a process (all its threads), in clock ticks. */
 function processTicks(pid: number): number | null {
+  return statTicks(`/proc/${pid}/stat`);
+}
+
+/** utime + stime from a `/proc/.../stat` file (a process's, or one thread's under `task/`), in clock ticks. */
+export function statTicks(file: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(file, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of the whole line
   } catch {

@@ -16,12 +16,13 @@
  * of one message, start-up excluded. Environment: N (messages, 20000), HALF (32), TRAFFIC
  * (end-to-end, or ingest).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMessage } from "../../src/api/message.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import type { Delivery } from "../../src/store/store.js";
+import { clockTicks, statTicks } from "../lib/cpu.js";
 import { ORDER_BODY } from "../lib/order.js";
 
 const HALF = Number(process.env.HALF ?? 32);
@@ -39,10 +40,9 @@ const store = new SqliteStore({ path: join(dir, "store.db"), durability: "proces
 store.declareChannel({ name: "orders", kind: "queue", retentionMs: 0 });
 if (!INGEST_ONLY) store.subscribe("orders", "orders");
 
-/** CPU ms of the main thread alone (the checkpointer has its own), from /proc in 10 ms ticks. */
+/** CPU ms of the main thread alone (the checkpointer has its own thread), from /proc. */
 function mainThreadCpuMs(): number {
-  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return ((statTicks(`/proc/self/task/${process.pid}/stat`) ?? Number.NaN) * 1000) / clockTicks();
 }
 
 /** What the webhook route commits per request: the body parsed, and its text kept as the data. */
