@@ -173,6 +173,73 @@ describe("sqlite store", () => {
     await store.close();
   });
 
+  test("acks of a group are deleted together: a message goes with its last delivery unless its channel keeps it", async () => {
+    const dir = tempDir();
+    const store = open("process", dir);
+    store.declareChannel({ name: "t", kind: "topic", retentionMs: 0 });
+    store.declareChannel({ name: "kept", kind: "topic", retentionMs: 60_000 });
+    for (const channel of ["t", "kept"]) {
+      store.subscribe(channel, `${channel}:a`);
+      store.subscribe(channel, `${channel}:b`);
+    }
+    // 40 a channel: more than one 32-id statement.
+    const appends = ["t", "kept"].flatMap((channel) =>
+      Array.from({ length: 40 }, (_, index) => ({ channel, message: message(index), partitionKey: null })),
+    );
+    await store.commit({ appends });
+    const claim = (subscription: string) => store.claim(subscription, 100, 10_000);
+    const handles = async (subscription: string) => (await claim(subscription)).map((d) => d.deliveryId);
+    const [ta, tb, ka, kb] = [
+      await handles("t:a"),
+      await handles("t:b"),
+      await handles("kept:a"),
+      await handles("kept:b"),
+    ];
+    const reader = new Database(join(dir, "store.db"), { readonly: true });
+    const rows = (channel: string) =>
+      reader
+        .prepare("SELECT pending, count(*) AS n FROM messages WHERE channel = ? GROUP BY pending")
+        .all(channel);
+    const deliveries = () =>
+      (reader.prepare("SELECT count(*) AS n FROM deliveries").get() as { n: number }).n;
+
+    // One subscription's acks in one group, the other's ten by ten in separate commits of the next.
+    await store.commit({ acks: [...ta, ...ka] });
+    assert.deepEqual(rows("t"), [{ pending: 1, n: 40 }], "each message still waits for t:b");
+    assert.deepEqual(rows("kept"), [{ pending: 1, n: 40 }]);
+    await Promise.all(
+      [0, 10, 20, 30].map((start) =>
+        store.commit({ acks: [...tb.slice(start, start + 10), ...kb.slice(start, start + 10)] }),
+      ),
+    );
+    assert.deepEqual(rows("t"), [], "the last ack of a message its channel keeps nothing of deletes it");
+    assert.deepEqual(
+      rows("kept"),
+      [{ pending: 0, n: 40 }],
+      "a kept channel keeps its messages, nothing pending",
+    );
+    assert.equal(deliveries(), 0);
+
+    // Both subscriptions' deliveries of the same messages acked in one group: counted down twice.
+    await store.commit({
+      appends: appends.slice(0, 5).map((a) => ({ ...a, message: message(a.message.data) })),
+    });
+    const both = [...(await handles("t:a")), ...(await handles("t:b"))];
+    await store.commit({ acks: [...both, both[0]] });
+    assert.deepEqual(rows("t"), [], "a message finished by both subscriptions in one group is gone");
+    assert.equal(deliveries(), 0);
+    assert.deepEqual(
+      (await store.stats()).map((stat) => [stat.subscription, stat.depth, stat.inFlight]),
+      [
+        ["t:a", 0, 0],
+        ["t:b", 0, 0],
+        ["kept:a", 0, 0],
+        ["kept:b", 0, 0],
+      ],
+    );
+    reader.close();
+    await store.close();
+  });
   test("order is kept per partition key: the next message of a key waits for the one before", async () => {
     const store = openQueue();
     await store.commit({

@@ -27,8 +27,13 @@ import { MIGRATIONS } from "./schema.js";
 const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
 const INSERT_DELIVERY = "INSERT INTO deliveries (subscription, seq, pkey, visible_at)";
 const INSERT_JOURNAL = "INSERT INTO journal_hops (at, message_id, correlation_id, hops)";
-/** Rows per multi-row INSERT: fewer statement runs per batch, at most 32 statements cached per table. */
-const ROWS_PER_INSERT = 32;
+const DECREMENT_PENDING = "UPDATE messages SET pending = pending - 1 WHERE seq IN";
+const DELETE_MESSAGE = "DELETE FROM messages WHERE seq IN";
+/**
+ * Rows per multi-row INSERT, and ids per `IN` list of a delete: fewer statement runs per commit
+ * group, at most 32 statements cached per kind.
+ */
+const ROWS_PER_STATEMENT = 32;
 /**
  * Appended deliveries held per subscription for claims to take without a select (recent-appends.ts):
  * enough for a route's backlog under load (a channel's high-water mark is often a few hundred). At
@@ -55,6 +60,11 @@ type Row = Record<string, any>;
 interface GroupRows {
   appends: NonNullable<CommitBatch["appends"]>;
   journal: JournalEntry[];
+  /** Deliveries acknowledged or dead-lettered, by row id, and their messages' seqs. */
+  finished: number[];
+  /** Of channels that keep nothing (the message goes with its last delivery) and of those that keep. */
+  finishedSeqs: number[];
+  finishedKeptSeqs: number[];
 }
 /** A claim candidate: delivery id, message seq, attempts, progress and history (JSON or null), body. */
 type ClaimRow = [number, number, number, string | null, string | null, string];
@@ -163,7 +173,6 @@ export class SqliteStore implements Store {
       insertMessage: db.prepare(`${INSERT_MESSAGE} VALUES (?, ?, ?, ?, ?)`),
       insertDelivery: db.prepare(`${INSERT_DELIVERY} VALUES (?, ?, ?, ?)`),
       selectHistory: db.prepare("SELECT history FROM deliveries WHERE id = ?"),
-      deleteDelivery: db.prepare("DELETE FROM deliveries WHERE id = ?"),
       decrementPending: db.prepare("UPDATE messages SET pending = pending - 1 WHERE seq = ?"),
       deleteLastMessage: db.prepare("DELETE FROM messages WHERE seq = ? AND pending <= 1"),
       nack: db.prepare(
@@ -303,13 +312,20 @@ export class SqliteStore implements Store {
       results = this.#transaction(() => {
         const now = Date.now();
         const applied: CommitResult[] = new Array(group.length);
-        // Appends and journal rows of the whole group go in together, in group order: a few
-        // multi-row INSERTs instead of one or two single-row ones per commit.
-        const rows: GroupRows = { appends: [], journal: [] };
+        // Appends, journal rows and finished deliveries of the whole group go in together, in group
+        // order: a few multi-row statements instead of one or two per commit.
+        const rows: GroupRows = {
+          appends: [],
+          journal: [],
+          finished: [],
+          finishedSeqs: [],
+          finishedKeptSeqs: [],
+        };
         for (let index = 0; index < group.length; index++)
           applied[index] = this.#apply(group[index].batch, now, touched, rows);
         if (rows.appends.length > 0) this.#append(rows.appends, now, touched);
         if (rows.journal.length > 0) this.#insertJournal(rows.journal, now);
+        if (rows.finished.length > 0) this.#deleteFinished(rows);
         this.#saveTotals();
         return applied;
       });
@@ -331,9 +347,9 @@ export class SqliteStore implements Store {
       s.insertIdempotency.run(scope, key, value, now);
     }
     if (batch.appends) for (const append of batch.appends) rows.appends.push(append);
-    if (batch.acks) for (const deliveryId of batch.acks) this.#finishDelivery(deliveryId);
+    if (batch.acks) for (const deliveryId of batch.acks) this.#finishDelivery(deliveryId, rows);
     if (batch.nacks) for (const nack of batch.nacks) this.#nack(nack, now, touched);
-    if (batch.deadLetters) this.#deadLetters(batch.deadLetters, now);
+    if (batch.deadLetters) this.#deadLetters(batch.deadLetters, now, rows);
     if (batch.journal) for (const entry of batch.journal) rows.journal.push(entry);
     if (batch.checkpoint) s.upsertCheckpoint.run(batch.checkpoint.key, batch.checkpoint.value, now);
     if (batch.dedupe) for (const { scope, key } of batch.dedupe) s.upsertDedupe.run(scope, key, now);
@@ -357,7 +373,7 @@ export class SqliteStore implements Store {
     touched.add(lease.subscription);
   }
 
-  #deadLetters(letters: NonNullable<CommitBatch["deadLetters"]>, now: number): void {
+  #deadLetters(letters: NonNullable<CommitBatch["deadLetters"]>, now: number, rows: GroupRows): void {
     const s = this.#statements;
     for (const letter of letters) {
       // From a worker whose lease expired and was taken over: the message is not its to give up.
@@ -376,12 +392,12 @@ export class SqliteStore implements Store {
         now,
         key,
       );
-      if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId);
+      if (letter.deliveryId !== undefined) this.#finishDelivery(letter.deliveryId, rows);
     }
   }
 
   /**
-   * Insert appended messages and their deliveries with multi-row INSERTs (up to ROWS_PER_INSERT
+   * Insert appended messages and their deliveries with multi-row INSERTs (up to ROWS_PER_STATEMENT
    * rows a statement), and count the deliveries once per run of appends to the same channel.
    */
   #append(appends: NonNullable<CommitBatch["appends"]>, now: number, touched: Set<string>): void {
@@ -452,8 +468,8 @@ export class SqliteStore implements Store {
     params: unknown[],
   ): number[] {
     const rowids: number[] = [];
-    for (let start = 0; start < params.length; start += width * ROWS_PER_INSERT) {
-      const end = Math.min(params.length, start + width * ROWS_PER_INSERT);
+    for (let start = 0; start < params.length; start += width * ROWS_PER_STATEMENT) {
+      const end = Math.min(params.length, start + width * ROWS_PER_STATEMENT);
       const rows = (end - start) / width;
       let statement = cache.get(rows);
       if (!statement) {
@@ -498,19 +514,61 @@ export class SqliteStore implements Store {
     this.#insertRows(this.#insertJournalRows, INSERT_JOURNAL, 4, params);
   }
 
-  /** Remove a delivery; drop the message once no subscription needs it and its channel keeps nothing. */
-  #finishDelivery(handle: number): void {
-    const s = this.#statements;
+  /**
+   * End a delivery's lease at once (a later ack, nack or dead letter with its handle in this group
+   * is stale); its row goes with the group's other finished ones, in #deleteFinished.
+   */
+  #finishDelivery(handle: number, rows: GroupRows): void {
     const lease = this.#leases.active(handle);
     if (!lease) return; // a stale handle: finished already, or re-leased to another worker
     this.#leases.end(lease);
-    s.deleteDelivery.run(lease.id);
     this.#counts.addTotal(lease.subscription, -1);
+    rows.finished.push(lease.id);
     const channel = this.#subscriptionChannel.get(lease.subscription);
     const kept = channel !== undefined && (this.#channels.get(channel)?.retentionMs ?? 0) > 0;
+    (kept ? rows.finishedKeptSeqs : rows.finishedSeqs).push(lease.seq);
+  }
+
+  /**
+   * Delete the group's finished deliveries, up to ROWS_PER_STATEMENT a statement; count their messages'
+   * pending deliveries down, and drop a message once none is left and its channel keeps nothing.
+   */
+  #deleteFinished(rows: GroupRows): void {
+    this.#runWithIds(this.#deleteDeliveries, "DELETE FROM deliveries WHERE id IN", "", rows.finished);
+    const s = this.#statements;
+    const kept = rows.finishedKeptSeqs;
+    const dropped = rows.finishedSeqs;
+    // A message finished twice in one group (by two of its subscriptions) must be counted down twice:
+    // then one statement per delivery, as an IN list would count it once.
+    if (new Set(kept).size < kept.length || new Set(dropped).size < dropped.length) {
+      for (const seq of kept) s.decrementPending.run(seq);
+      for (const seq of dropped) if (s.deleteLastMessage.run(seq).changes === 0) s.decrementPending.run(seq);
+      return;
+    }
+    this.#runWithIds(this.#decrementPendings, DECREMENT_PENDING, "", kept);
     // The last delivery of a message its channel does not keep: one delete instead of update + delete.
-    if (!kept && s.deleteLastMessage.run(lease.seq).changes > 0) return;
-    s.decrementPending.run(lease.seq);
+    const deleted = this.#runWithIds(this.#deleteLastMessages, DELETE_MESSAGE, " AND pending <= 1", dropped);
+    if (deleted < dropped.length) this.#runWithIds(this.#decrementPendings, DECREMENT_PENDING, "", dropped);
+  }
+
+  readonly #deleteDeliveries = new Map<number, Database.Statement>();
+  readonly #decrementPendings = new Map<number, Database.Statement>();
+  readonly #deleteLastMessages = new Map<number, Database.Statement>();
+
+  /** Run `${prefix} (?, …)${suffix}` over `ids`, up to ROWS_PER_STATEMENT a statement; returns the rows changed. */
+  #runWithIds(cache: Map<number, Database.Statement>, prefix: string, suffix: string, ids: number[]): number {
+    let changes = 0;
+    for (let start = 0; start < ids.length; start += ROWS_PER_STATEMENT) {
+      const end = Math.min(ids.length, start + ROWS_PER_STATEMENT);
+      let statement = cache.get(end - start);
+      if (!statement) {
+        const list = Array.from({ length: end - start }, () => "?").join(", ");
+        statement = this.#db.prepare(`${prefix} (${list})${suffix}`);
+        cache.set(end - start, statement);
+      }
+      changes += statement.run(start === 0 && end === ids.length ? ids : ids.slice(start, end)).changes;
+    }
+    return changes;
   }
 
   /**
