@@ -10,9 +10,9 @@
  * hot functions and writes bench/results/profile-<scenario>.json), BENCH_BACKLOG (1000000),
  * BENCH_FLOW_RATE (100, offered req/s of the JSONata flow's fixed-rate latency phase), BENCH_FLOW_INLINE=1
  * (the flow's Junction mapping without $split, evaluated inline instead of in the expression worker),
- * BENCH_SLICES (5: each round of an HTTP scenario runs both contenders side by side and alternates
- * the load between them in 5 windows of BENCH_SECONDS / 5, see runInterleavedRound; 1: whole rounds,
- * one contender at a time).
+ * BENCH_SLICES (5: each round of an HTTP scenario, and of the JSONata flow against Node-RED, runs
+ * its contenders side by side and alternates the load between them in 5 windows of BENCH_SECONDS / 5,
+ * see runInterleavedRound; 1: whole rounds, one contender at a time).
  *
  * After the HTTP scenarios come the suites against other tools (bench/suites: jsonata-flow vs
  * Node-RED, embedded-queue vs BullMQ, broker-relay vs hand-written relays, mapping vs raw JSONata,
@@ -200,6 +200,7 @@ async function profileSuite(suite: Suite): Promise<void> {
   const result = await suite.run({
     ...roundOptions,
     rounds: 1,
+    slices: 1,
     backlog: settings.backlog,
     log,
     nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
@@ -322,6 +323,7 @@ async function main(): Promise<number> {
       suiteResults[suite.name] = await suite.run({
         ...roundOptions,
         rounds: settings.rounds,
+        slices: settings.slices,
         backlog: settings.backlog,
         log,
       });

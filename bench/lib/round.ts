@@ -352,7 +352,7 @@ export async function runInterleavedRound(
 }
 
 /** Load windows as one: counts summed, latency percentiles the median of the windows' (max the max). */
-function combineLoads(loads: LoadResult[]): LoadResult {
+export function combineLoads(loads: LoadResult[]): LoadResult {
   if (loads.length === 1) return loads[0];
   const sum = (pick: (load: LoadResult) => number) => loads.reduce((total, load) => total + pick(load), 0);
   const mid = (pick: (load: LoadResult) => number) => {

@@ -10,6 +10,8 @@ export interface SuiteSettings {
   connections: number;
   drainSeconds: number;
   keep: boolean;
+  /** Load windows a round alternates between contenders running side by side (BENCH_SLICES; 1: whole rounds). */
+  slices?: number;
   /** Messages in the backlog scenario (BENCH_BACKLOG). */
   backlog: number;
   log: (line: string) => void;
