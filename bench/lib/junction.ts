@@ -3,6 +3,7 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { freePort } from "./ports.js";
 import { type Child, launch, waitForOk } from "./process.js";
 import * as stepFunctions from "./step-functions.js";
 
@@ -97,6 +98,26 @@ export function validateConfig(file: string): void {
       `junction validate -c ${file} exited ${result.status}:\n${result.stdout}${result.stderr}`,
     );
   }
+}
+
+/**
+ * Write `scenario` into `dir` (store there, listeners on free ports), check it with `junction
+ * validate` as a user would, and start Junction on it, its log in `dir`/junction.log.
+ */
+export async function startJunctionIn(
+  dir: string,
+  scenario: ScenarioConfig,
+  nodeArgs?: string[],
+): Promise<RunningJunction> {
+  const ports = { http: await freePort(), admin: await freePort() };
+  const config = writeConfig(dir, scenario, ports);
+  validateConfig(config);
+  return startJunction({
+    config,
+    ports,
+    logFile: join(dir, "junction.log"),
+    ...(nodeArgs ? { nodeArgs } : {}),
+  });
 }
 
 export interface RunningJunction {

@@ -3,14 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Scenario } from "../scenarios/scenario.js";
 import { type CpuSnapshot, type CpuWindow, cpuBetween, cpuSnapshot } from "./cpu.js";
-import {
-  backlog,
-  type ChannelStat,
-  channelStats,
-  startJunction,
-  validateConfig,
-  writeConfig,
-} from "./junction.js";
+import { backlog, type ChannelStat, channelStats, startJunctionIn } from "./junction.js";
 import { type LoadResult, runLoad } from "./load.js";
 import { ORDER_BODY } from "./order.js";
 import {
@@ -20,7 +13,6 @@ import {
   type WarehouseStats,
   warehouseStats,
 } from "./peers.js";
-import { freePort } from "./ports.js";
 import { type Child, sleep, terminate } from "./process.js";
 import { peakRssMb } from "./rss.js";
 
@@ -109,19 +101,11 @@ async function start(
   let adminUrl: string | undefined;
   let readyMs: number;
   if (contender === "junction") {
-    const ports = { http: await freePort(), admin: await freePort() };
-    const config = writeConfig(
+    const junction = await startJunctionIn(
       dir,
       scenario.junction(warehouse ? { warehouseUrl: warehouse.url } : {}),
-      ports,
+      options.nodeArgs,
     );
-    validateConfig(config);
-    const junction = await startJunction({
-      config,
-      ports,
-      logFile: join(dir, "junction.log"),
-      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-    });
     children.push(junction.child);
     child = junction.child;
     target = junction.httpUrl;

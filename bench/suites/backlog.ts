@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runJsonChild } from "../lib/child-json.js";
 import { cpuBetween, cpuSnapshot } from "../lib/cpu.js";
-import { backlog, type ScenarioConfig, startJunction, validateConfig, writeConfig } from "../lib/junction.js";
+import { backlog, type ScenarioConfig, startJunctionIn } from "../lib/junction.js";
 import { startWarehouse, warehouseStats } from "../lib/peers.js";
-import { freePort } from "../lib/ports.js";
 import { type Child, sleep, terminate } from "../lib/process.js";
 import { peakRssMb, rssBreakdownMb } from "../lib/rss.js";
 import { row, type Suite } from "../lib/suite.js";
@@ -82,26 +81,13 @@ export const backlogSuite: Suite = {
       // Baseline: the same configuration on an empty store, so the backlog's share of the start shows.
       const emptyDir = join(dir, "empty");
       mkdirSync(emptyDir);
-      const emptyPorts = { http: await freePort(), admin: await freePort() };
-      const empty = await startJunction({
-        config: writeConfig(emptyDir, backlogConfig(warehouse.url), emptyPorts),
-        ports: emptyPorts,
-        logFile: join(emptyDir, "junction.log"),
-      });
+      const empty = await startJunctionIn(emptyDir, backlogConfig(warehouse.url));
       const emptyRssMb = peakRssMb(empty.child.pid);
       await terminate(empty.child, 30_000);
       settings.log(
         `   empty store: ready in ${empty.readyMs} ms, peak RSS ${Math.round(emptyRssMb ?? 0)} MB`,
       );
-      const ports = { http: await freePort(), admin: await freePort() };
-      const config = writeConfig(dir, backlogConfig(warehouse.url), ports);
-      validateConfig(config);
-      const junction = await startJunction({
-        config,
-        ports,
-        logFile: join(dir, "junction.log"),
-        ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
-      });
+      const junction = await startJunctionIn(dir, backlogConfig(warehouse.url), settings.nodeArgs);
       children.push(junction.child);
       const readyMs = junction.readyMs;
       const rssAtReady = peakRssMb(junction.child.pid);

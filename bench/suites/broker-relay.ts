@@ -10,9 +10,8 @@ import {
   relayNames,
 } from "../lib/brokers.js";
 import { cpuBetween, cpuSnapshot } from "../lib/cpu.js";
-import { type ScenarioConfig, startJunction, validateConfig, writeConfig } from "../lib/junction.js";
+import { type ScenarioConfig, startJunctionIn } from "../lib/junction.js";
 import { FLOW_MAPPING_JSONATA } from "../lib/mapping.js";
-import { freePort } from "../lib/ports.js";
 import { type Child, firstLine, launch, sleep, terminate } from "../lib/process.js";
 import { peakRssMb } from "../lib/rss.js";
 import { median, ratio } from "../lib/stats.js";
@@ -80,17 +79,7 @@ async function relayRound(
   let failed = true;
   try {
     if (contender === "junction") {
-      const ports = { http: await freePort(), admin: await freePort() };
-      const config = writeConfig(dir, relayConfig(broker, names), ports);
-      validateConfig(config);
-      child = (
-        await startJunction({
-          config,
-          ports,
-          logFile: join(dir, "junction.log"),
-          ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
-        })
-      ).child;
+      child = (await startJunctionIn(dir, relayConfig(broker, names), settings.nodeArgs)).child;
     } else {
       child = launch(
         `relay-${broker}`,

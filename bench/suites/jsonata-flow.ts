@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cpuBetween, cpuSnapshot } from "../lib/cpu.js";
-import { backlog, type ScenarioConfig, startJunction, validateConfig, writeConfig } from "../lib/junction.js";
+import { backlog, type ScenarioConfig, startJunctionIn } from "../lib/junction.js";
 import { type LoadResult, runLoad } from "../lib/load.js";
 import { FLOW_MAPPING_JSONATA, FLOW_MAPPING_JSONATA_INLINE, flowOrderBody } from "../lib/mapping.js";
 import { type NodeRedVariant, startNodeRed } from "../lib/node-red.js";
@@ -13,7 +13,6 @@ import {
   type WarehouseStats,
   warehouseStats,
 } from "../lib/peers.js";
-import { freePort } from "../lib/ports.js";
 import { type Child, sleep, terminate } from "../lib/process.js";
 import { combineLoads } from "../lib/round.js";
 import { peakRssMb } from "../lib/rss.js";
@@ -152,15 +151,7 @@ async function startFlow(
   let adminUrl: string | undefined;
   let readyMs: number;
   if (contender === "junction") {
-    const ports = { http: await freePort(), admin: await freePort() };
-    const config = writeConfig(dir, flowConfig(warehouse.url), ports);
-    validateConfig(config);
-    const junction = await startJunction({
-      config,
-      ports,
-      logFile: join(dir, "junction.log"),
-      ...(settings.nodeArgs ? { nodeArgs: settings.nodeArgs } : {}),
-    });
+    const junction = await startJunctionIn(dir, flowConfig(warehouse.url), settings.nodeArgs);
     ({ child, readyMs, adminUrl } = junction);
     target = junction.httpUrl;
   } else {

@@ -27,6 +27,7 @@ import { MIGRATIONS } from "./schema.js";
 const INSERT_MESSAGE = "INSERT INTO messages (channel, id, body, appended_at, pending)";
 const INSERT_DELIVERY = "INSERT INTO deliveries (subscription, seq, pkey, visible_at)";
 const INSERT_JOURNAL = "INSERT INTO journal_hops (at, message_id, correlation_id, hops)";
+const DELETE_DELIVERY = "DELETE FROM deliveries WHERE id IN";
 const DECREMENT_PENDING = "UPDATE messages SET pending = pending - 1 WHERE seq IN";
 const DELETE_MESSAGE = "DELETE FROM messages WHERE seq IN";
 /**
@@ -534,7 +535,7 @@ export class SqliteStore implements Store {
    * pending deliveries down, and drop a message once none is left and its channel keeps nothing.
    */
   #deleteFinished(rows: GroupRows): void {
-    this.#runWithIds(this.#deleteDeliveries, "DELETE FROM deliveries WHERE id IN", "", rows.finished);
+    this.#runWithIds(this.#deleteDeliveries, DELETE_DELIVERY, "", rows.finished);
     const s = this.#statements;
     const kept = rows.finishedKeptSeqs;
     const dropped = rows.finishedSeqs;
