@@ -164,14 +164,15 @@ async function interleavedRound(
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    failures.push({ scenario: scenario.name, contender: "junction", round: index, error: message });
+    // Thrown while both ran side by side (starting either, or a window): not one contender's.
+    failures.push({ scenario: scenario.name, contender: "both", round: index, error: message });
     log(`${label("both")} FAILED: ${message}`);
   }
 }
 
 interface Failure {
   scenario: string;
-  contender: Contender;
+  contender: Contender | "both";
   round: number;
   error: string;
 }
