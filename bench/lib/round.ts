@@ -15,6 +15,7 @@ import {
 } from "./peers.js";
 import { type Child, sleep, terminate } from "./process.js";
 import { peakRssMb } from "./rss.js";
+import { combineCpu, combineLoads, windowOrder } from "./windows.js";
 
 export type Contender = "junction" | "ceiling";
 
@@ -317,8 +318,7 @@ export async function runInterleavedRound(
     const windows: Window[][] = running.map(() => []);
     const sliceSeconds = Math.max(1, Math.round(options.seconds / slices));
     for (let slice = 0; slice < slices; slice++) {
-      const order = slice % 2 === 0 ? [0, 1] : [1, 0];
-      for (const index of order) {
+      for (const index of windowOrder(slice, running.length)) {
         const accepted = () =>
           (running[index].warmup?.ok ?? 0) + windows[index].reduce((sum, window) => sum + window.load.ok, 0);
         windows[index].push(await measure(running[index], sliceSeconds, accepted, options));
@@ -333,58 +333,6 @@ export async function runInterleavedRound(
     for (const child of children) if (!child.hasExited()) await terminate(child, 5_000);
     if (!failed && !options.keep) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Load windows as one: counts summed, latency percentiles the median of the windows' (max the max). */
-export function combineLoads(loads: LoadResult[]): LoadResult {
-  if (loads.length === 1) return loads[0];
-  const sum = (pick: (load: LoadResult) => number) => loads.reduce((total, load) => total + pick(load), 0);
-  const mid = (pick: (load: LoadResult) => number) => {
-    const sorted = loads.map(pick).sort((a, b) => a - b);
-    const half = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
-  };
-  const statusCodes: Record<string, number> = {};
-  for (const load of loads)
-    for (const [code, count] of Object.entries(load.statusCodes))
-      statusCodes[code] = (statusCodes[code] ?? 0) + count;
-  const seconds = sum((load) => load.seconds);
-  const ok = sum((load) => load.ok);
-  return {
-    seconds,
-    ok,
-    okPerSecond: seconds > 0 ? ok / seconds : 0,
-    non2xx: sum((load) => load.non2xx),
-    errors: sum((load) => load.errors),
-    timeouts: sum((load) => load.timeouts),
-    statusCodes,
-    latencyMs: {
-      p50: mid((load) => load.latencyMs.p50),
-      p90: mid((load) => load.latencyMs.p90),
-      p99: mid((load) => load.latencyMs.p99),
-      max: Math.max(...loads.map((load) => load.latencyMs.max)),
-      mean: sum((load) => load.latencyMs.mean * load.seconds) / seconds,
-    },
-  };
-}
-
-/** CPU windows as one: cores weighted by each window's length. */
-function combineCpu(windows: CpuWindow[]): CpuWindow {
-  if (windows.length === 1) return windows[0];
-  const seconds = windows.reduce((total, window) => total + window.seconds, 0);
-  const weighted = (pick: (window: CpuWindow) => number | null | undefined) =>
-    windows.some((window) => pick(window) === null || pick(window) === undefined)
-      ? null
-      : windows.reduce((total, window) => total + (pick(window) as number) * window.seconds, 0) / seconds;
-  const cores: Record<string, number | null> = {};
-  for (const label of Object.keys(windows[0].cores)) cores[label] = weighted((window) => window.cores[label]);
-  return {
-    seconds,
-    cores,
-    loadGeneratorCores: weighted((window) => window.loadGeneratorCores) ?? 0,
-    otherCores: weighted((window) => window.otherCores),
-    machineCores: weighted((window) => window.machineCores),
-  };
 }
 
 /** pino levels: 50 error, 60 fatal. */

@@ -14,10 +14,10 @@ import {
   warehouseStats,
 } from "../lib/peers.js";
 import { type Child, sleep, terminate } from "../lib/process.js";
-import { combineLoads } from "../lib/round.js";
 import { peakRssMb } from "../lib/rss.js";
 import { median, ratio } from "../lib/stats.js";
 import { type Latency, row, type Suite, type SuiteSettings } from "../lib/suite.js";
+import { combineLoads, windowOrder } from "../lib/windows.js";
 import { INTAKE_WAIT, SUSTAINED_DEPTH, UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
 /**
@@ -316,8 +316,7 @@ async function runFlows(
     const windows: FlowWindow[][] = running.map(() => []);
     const sliceSeconds = slices === 1 ? settings.seconds : Math.max(1, Math.round(settings.seconds / slices));
     for (let slice = 0; slice < slices; slice++) {
-      for (let turn = 0; turn < running.length; turn++) {
-        const index = (slice + turn) % running.length;
+      for (const index of windowOrder(slice, running.length)) {
         const accepted =
           (running[index].warmup?.ok ?? 0) +
           windows[index].reduce((total, window) => total + window.load.ok, 0);
