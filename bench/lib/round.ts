@@ -15,7 +15,7 @@ import {
 } from "./peers.js";
 import { type Child, sleep, terminate } from "./process.js";
 import { peakRssMb } from "./rss.js";
-import { combineCpu, combineLoads, windowOrder } from "./windows.js";
+import { combineCpu, combineLoads, windowOrder, windowSeconds } from "./windows.js";
 
 export type Contender = "junction" | "ceiling";
 
@@ -316,7 +316,7 @@ export async function runInterleavedRound(
       running.push(await startAndWarm(scenario, contender, own, options, children));
     }
     const windows: Window[][] = running.map(() => []);
-    const sliceSeconds = Math.max(1, Math.round(options.seconds / slices));
+    const sliceSeconds = windowSeconds(options.seconds, slices);
     for (let slice = 0; slice < slices; slice++) {
       for (const index of windowOrder(slice, running.length)) {
         const accepted = () =>

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CpuWindow } from "./cpu.js";
 import type { LoadResult } from "./load.js";
-import { combineCpu, combineLoads, windowOrder } from "./windows.js";
+import { combineCpu, combineLoads, windowOrder, windowSeconds } from "./windows.js";
 
 function load(seconds: number, ok: number, p50: number, p99: number, max: number, mean: number): LoadResult {
   return {
@@ -34,6 +34,13 @@ describe("alternating load windows", () => {
     }
     assert.deepEqual(windowOrder(0, 2), [0, 1]);
     assert.deepEqual(windowOrder(1, 2), [1, 0]);
+  });
+
+  test("a round's seconds split into windows: whole seconds, at least one, all of it for one window", () => {
+    assert.equal(windowSeconds(10, 5), 2);
+    assert.equal(windowSeconds(10, 1), 10);
+    assert.equal(windowSeconds(3, 5), 1);
+    assert.equal(windowSeconds(10, 3), 3);
   });
 
   test("windows add up: counts and seconds summed, percentiles the median, max the max", () => {

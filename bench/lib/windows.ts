@@ -5,6 +5,11 @@
 import type { CpuWindow } from "./cpu.js";
 import type { LoadResult } from "./load.js";
 
+/** Seconds of each of `slices` windows sharing a round's `seconds` (at least 1; all of it for 1 slice). */
+export function windowSeconds(seconds: number, slices: number): number {
+  return Math.max(1, Math.round(seconds / slices));
+}
+
 /**
  * The order in which `contenders` (indexes) get their window in slice number `slice`: each once, the
  * first turning every slice, so over `contenders` slices each goes first, second, … once.

@@ -17,7 +17,7 @@ import { type Child, sleep, terminate } from "../lib/process.js";
 import { peakRssMb } from "../lib/rss.js";
 import { median, ratio } from "../lib/stats.js";
 import { type Latency, row, type Suite, type SuiteSettings } from "../lib/suite.js";
-import { combineLoads, windowOrder } from "../lib/windows.js";
+import { combineLoads, windowOrder, windowSeconds } from "../lib/windows.js";
 import { INTAKE_WAIT, SUSTAINED_DEPTH, UNBOUNDED_DEPTH } from "../scenarios/scenario.js";
 
 /**
@@ -314,7 +314,7 @@ async function runFlows(
       running.push(await startFlow(contender, own, settings, children));
     }
     const windows: FlowWindow[][] = running.map(() => []);
-    const sliceSeconds = slices === 1 ? settings.seconds : Math.max(1, Math.round(settings.seconds / slices));
+    const sliceSeconds = windowSeconds(settings.seconds, slices);
     for (let slice = 0; slice < slices; slice++) {
       for (const index of windowOrder(slice, running.length)) {
         const accepted =
