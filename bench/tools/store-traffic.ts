@@ -6,8 +6,9 @@
  * group to a channel nothing consumes. Prints CPU (all threads, and the main thread alone) and wall µs
  * per message.
  *
- * Wall time on a shared VM moves by ±30 %; for before/after figures count instructions instead, which
- * repeat to within 0.1 % with V8's helper threads off:
+ * Wall time on a shared VM moves by ±30 %; instructions move less, with V8's helper threads off, but
+ * the checkpointer thread's timing still moves them (by 1–5 % in sessions 7–9, by up to 12 % in
+ * session 10: 304–343 k per message for one build): run each side several times, alternating.
  *
  *   N=2000 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
  *     node --single-threaded --import tsx bench/tools/store-traffic.ts
