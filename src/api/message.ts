@@ -42,6 +42,21 @@ export interface MessageInit {
   dataJson?: string;
 }
 
+/** What a source reads from a delivery before its payload: a message's init without `data`. */
+export type MessageEnvelope = Omit<MessageInit, "data" | "datacontenttype">;
+
+/**
+ * `envelope` completed with its payload: the same object, returned as a MessageInit (sources build
+ * the envelope afresh for each message). Not `{ ...envelope, data }`: Node 20's V8 leaves its fast
+ * path when keys follow a spread, 2–3 µs a message where this costs nanoseconds.
+ */
+export function withPayload(envelope: MessageEnvelope, data: unknown, datacontenttype?: string): MessageInit {
+  const init = envelope as MessageInit;
+  if (datacontenttype !== undefined) init.datacontenttype = datacontenttype;
+  init.data = data;
+  return init;
+}
+
 /** Random bytes for ids, filled 8 KiB at a time: one crypto call per 512 ids instead of one per id. */
 const POOL = Buffer.allocUnsafe(8192);
 let poolOffset = POOL.length;

@@ -7,7 +7,7 @@ import {
   ShuttingDownError,
   ValidationError,
 } from "../../api/errors.js";
-import type { MessageInit } from "../../api/message.js";
+import { type MessageInit, withPayload } from "../../api/message.js";
 import { parseSize } from "../../config/schema-types.js";
 import { decodeFormatted, type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { AmqpSourceConfig } from "./config.js";
@@ -251,7 +251,7 @@ export class AmqpSource implements Source {
       const text = JSON.stringify(body ?? null);
       const size = Buffer.byteLength(text, "utf8");
       if (size > this.#maxBytes) return this.#oversized(envelope, Buffer.from(text, "utf8"), message);
-      return { kind: "ok", init: { ...envelope, data: body, datacontenttype: "application/json" } };
+      return { kind: "ok", init: withPayload(envelope, body, "application/json") };
     }
     const bytes = Buffer.isBuffer(body)
       ? body
@@ -279,10 +279,7 @@ export class AmqpSource implements Source {
       ? decodeFormatted(this.#format, bytes)
       : decodePayload(bytes, message.contentType, fallback);
     if (decoded.ok) {
-      return {
-        kind: "ok",
-        init: { ...envelope, data: decoded.data, datacontenttype: decoded.datacontenttype },
-      };
+      return { kind: "ok", init: withPayload(envelope, decoded.data, decoded.datacontenttype) };
     }
     const type = mediaType(message.contentType) ?? fallback;
     return {

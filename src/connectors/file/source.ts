@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ShuttingDownError, ValidationError } from "../../api/errors.js";
-import type { MessageInit } from "../../api/message.js";
+import { type MessageInit, withPayload } from "../../api/message.js";
 import { parseDuration, parseSize } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { FileSourceConfig, RecordFormatName } from "./config.js";
@@ -211,7 +211,7 @@ export class FileSource implements Source {
     };
     const base = { source, type: "junction.file.record", subject: name, headers };
     if ("record" in item) {
-      pending.messages.push({ ...base, datacontenttype: "application/json", data: item.record });
+      pending.messages.push(withPayload(base, item.record, "application/json"));
       return;
     }
     pending.bad.push({

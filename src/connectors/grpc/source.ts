@@ -2,7 +2,7 @@ import type { Metadata, MethodDefinition, Server, ServerUnaryCall, sendUnaryData
 import jsonata from "jsonata";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConfigError, ShuttingDownError, ValidationError } from "../../api/errors.js";
-import { createMessage, type MessageInit, newMessageId } from "../../api/message.js";
+import { createMessage, type MessageInit, newMessageId, withPayload } from "../../api/message.js";
 import type { GrpcSourceConfig } from "./config.js";
 import { grpcLibrary } from "./library.js";
 import { type LoadedMethod, loadMethod, responseFields } from "./proto.js";
@@ -166,12 +166,8 @@ export class GrpcSource implements Source {
       });
       return;
     }
-    const init: MessageInit = {
-      ...base,
-      id: newMessageId(),
-      datacontenttype: "application/json",
-      data: call.request,
-    };
+    const init = withPayload(base, call.request, "application/json");
+    init.id = newMessageId();
     const idempotencyKey = first("idempotency-key");
     let ids: string[];
     try {

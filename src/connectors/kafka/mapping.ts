@@ -6,7 +6,7 @@ import {
   TimeoutError,
   ValidationError,
 } from "../../api/errors.js";
-import type { Message, MessageInit } from "../../api/message.js";
+import { type Message, type MessageInit, withPayload } from "../../api/message.js";
 import { decodeFormatted, type PayloadFormat } from "../../formats/payload.js";
 
 /**
@@ -161,21 +161,18 @@ export function recordToInit(
   if (typeof options.format === "object") {
     const decoded = decodeFormatted(options.format, value);
     if (!decoded.ok) return raw(decoded.reason);
-    return { ok: true, init: { ...base, datacontenttype: decoded.datacontenttype, data: decoded.data } };
+    return { ok: true, init: withPayload(base, decoded.data, decoded.datacontenttype) };
   }
   if (options.format === "bytes") {
-    return {
-      ok: true,
-      init: { ...base, datacontenttype: declared ?? CONTENT_TYPES.bytes, data: value.toString("base64") },
-    };
+    return { ok: true, init: withPayload(base, value.toString("base64"), declared ?? CONTENT_TYPES.bytes) };
   }
   const text = utf8(value);
   if (text === undefined) return raw("the value is not valid UTF-8");
   if (options.format === "text") {
-    return { ok: true, init: { ...base, datacontenttype: declared ?? CONTENT_TYPES.text, data: text } };
+    return { ok: true, init: withPayload(base, text, declared ?? CONTENT_TYPES.text) };
   }
   try {
-    return { ok: true, init: { ...base, datacontenttype: CONTENT_TYPES.json, data: JSON.parse(text) } };
+    return { ok: true, init: withPayload(base, JSON.parse(text), CONTENT_TYPES.json) };
   } catch (error) {
     return raw((error as Error).message);
   }

@@ -1,7 +1,7 @@
 import type { IPublishPacket, ISubscriptionGrant, MqttClient } from "mqtt";
 import type { ComponentContext, Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConnectionError, ShuttingDownError, ValidationError } from "../../api/errors.js";
-import type { MessageInit } from "../../api/message.js";
+import { type MessageInit, withPayload } from "../../api/message.js";
 import { parseSize } from "../../config/schema-types.js";
 import { decodeFormatted, type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, headerText, isoTime, mediaType, previewBase64 } from "../amqp/payload.js";
@@ -255,8 +255,7 @@ export class MqttSource implements Source {
     const decoded = this.#format
       ? decodeFormatted(this.#format, payload)
       : decodePayload(payload, properties.contentType, fallback);
-    if (decoded.ok)
-      return { init: { ...envelope, data: decoded.data, datacontenttype: decoded.datacontenttype } };
+    if (decoded.ok) return { init: withPayload(envelope, decoded.data, decoded.datacontenttype) };
     return {
       init: {
         ...envelope,

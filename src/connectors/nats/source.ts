@@ -2,7 +2,7 @@ import type { Consumer, ConsumerConfig, ConsumerMessages, JetStreamManager, JsMs
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ConnectionError, ShuttingDownError, ValidationError } from "../../api/errors.js";
-import type { MessageInit } from "../../api/message.js";
+import { type MessageEnvelope, type MessageInit, withPayload } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, ENVELOPE_HEADERS, stableId } from "./codec.js";
@@ -391,7 +391,11 @@ function userHeaders(headers: Record<string, string>, message: JsMsg): Record<st
   return out;
 }
 
-function baseInit(message: JsMsg, config: NatsSourceConfig, headers: Record<string, string>) {
+function baseInit(
+  message: JsMsg,
+  config: NatsSourceConfig,
+  headers: Record<string, string>,
+): MessageEnvelope {
   const storedMs = Number(message.info.timestampNanos) / 1e6;
   const time =
     headers["ce-time"] && !Number.isNaN(Date.parse(headers["ce-time"])) ? headers["ce-time"] : undefined;
@@ -417,12 +421,9 @@ export function toInit(message: JsMsg, config: NatsSourceConfig, format?: Payloa
   const contentType =
     format?.contentType ?? (headers["content-type"] || config.contentType || "application/json");
   const data = format ? format.decode(message.data) : decodePayload(message.data, contentType);
-  return {
-    ...baseInit(message, config, headers),
-    datacontenttype: contentType,
-    headers: userHeaders(headers, message),
-    data,
-  };
+  const init = baseInit(message, config, headers);
+  init.headers = userHeaders(headers, message);
+  return withPayload(init, data, contentType);
 }
 
 /** The undecodable message as it was: raw bytes in base64, its headers kept. */

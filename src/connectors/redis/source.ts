@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import type { Source, SourceContext } from "../../api/component.js";
 import { BackpressureError, ShuttingDownError, ValidationError } from "../../api/errors.js";
-import type { MessageInit } from "../../api/message.js";
+import { type MessageInit, withPayload } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, ENVELOPE_HEADERS, stableId } from "../nats/codec.js";
@@ -377,10 +377,9 @@ export function toInit(entry: Entry, config: RedisSourceConfig, format?: Payload
   const dataField = config.field ?? "data";
   const raw = entry.fields?.get(dataField);
   if (raw === undefined) throw new ValidationError(`the entry has no "${dataField}" field`);
-  if (format)
-    return { ...baseInit(entry, config), datacontenttype: format.contentType, data: format.decode(raw) };
+  if (format) return withPayload(baseInit(entry, config), format.decode(raw), format.contentType);
   const contentType = "application/json";
-  return { ...baseInit(entry, config), datacontenttype: contentType, data: decodePayload(raw, contentType) };
+  return withPayload(baseInit(entry, config), decodePayload(raw, contentType), contentType);
 }
 
 function rawInit(entry: Entry, config: RedisSourceConfig): MessageInit {
