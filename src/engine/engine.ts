@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { resolve } from "node:path";
 import type {
   ComponentContext,
@@ -102,6 +103,9 @@ export class Engine {
     this.#model = options.model;
     this.#registry = options.registry;
     this.#logger = options.logger;
+    // Each source request held for room listens for shutdown on this signal: under backpressure
+    // dozens at once, which is not a leak (Node warned past 10).
+    setMaxListeners(0, this.#abort.signal);
     const { sqlite } = options.model.engine.store;
     const storePath = resolve(options.model.configDir, sqlite.path);
     const store = options.store ?? new SqliteStore({ path: storePath, durability: sqlite.durability });

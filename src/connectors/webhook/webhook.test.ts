@@ -284,6 +284,35 @@ routes:
     await eventually(() => [1, 2, 3].every((n) => arrived.includes(n)), 10_000, "all three delivered");
   });
 
+  test("a dozen requests held at once are all accepted, with no listener-leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      assert.equal((await post("/held", 21, 800)).status, 202);
+      await eventually(() => arrived.includes(21), 5000, "the first order at the slow sink");
+      assert.equal((await post("/held", 22, 0)).status, 202, "the inbox had room for one");
+      const held = Array.from({ length: 12 }, (_, i) => post("/held", 23 + i, 0));
+      await eventually(
+        async () =>
+          /junction_intake_waiting\{route="held"\} 12/.test(
+            await running.engine.metrics.registry.getSingleMetricAsString("junction_intake_waiting"),
+          ),
+        5000,
+        "twelve requests held at once",
+      );
+      const statuses = (await Promise.all(held)).map((answer) => answer.status);
+      assert.deepEqual(statuses, Array(12).fill(202));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(
+        warnings.filter((text) => text.startsWith("MaxListenersExceededWarning")),
+        [],
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("still above the mark when the wait runs out: 503 with Retry-After, and nothing lost", async () => {
     assert.equal((await post("/briefly", 11, 2000)).status, 202);
     await eventually(() => arrived.includes(11), 5000, "the first order at the slow sink");
