@@ -42,18 +42,28 @@ function consume(total: number, latencies?: number[]): Promise<void> {
 let result: QueueResult | undefined;
 try {
   await queue.waitUntilReady();
+  /** Enqueue `total` jobs with addBulk, `batchSize` at a time. */
+  const enqueueBatched = async (total: number) => {
+    for (let index = 0; index < total; index += settings.batchSize) {
+      const jobs = [];
+      for (let i = index; i < Math.min(total, index + settings.batchSize); i++)
+        jobs.push({ name: "order", data: payload(i) });
+      await queue.addBulk(jobs);
+    }
+  };
+  // 0. warm-up, not measured; the worker then pauses until phase 2
+  await enqueueBatched(settings.warmup);
+  const warmedUp = consume(settings.warmup);
+  void worker.run();
+  await warmedUp;
+  await worker.pause();
   // 1. batched enqueue, 2. process what was enqueued
   let started = now();
-  for (let index = 0; index < settings.batched; index += settings.batchSize) {
-    const jobs = [];
-    for (let i = index; i < Math.min(settings.batched, index + settings.batchSize); i++)
-      jobs.push({ name: "order", data: payload(i) });
-    await queue.addBulk(jobs);
-  }
+  await enqueueBatched(settings.batched);
   const batchedEnqueuePerSecond = settings.batched / ((now() - started) / 1000);
   started = now();
   const batchedDone = consume(settings.batched);
-  void worker.run();
+  worker.resume();
   await batchedDone;
   const batchedProcessPerSecond = settings.batched / ((now() - started) / 1000);
 

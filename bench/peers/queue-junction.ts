@@ -43,14 +43,22 @@ async function consume(total: number, latencies?: number[]): Promise<void> {
   }
 }
 
+/** Enqueue `total` messages in commits of `batchSize`. */
+async function enqueueBatched(total: number): Promise<void> {
+  for (let index = 0; index < total; index += settings.batchSize) {
+    const appends = [];
+    for (let i = index; i < Math.min(total, index + settings.batchSize); i++) appends.push(append(i));
+    await store.commit({ appends });
+  }
+}
+
+// 0. warm-up, not measured
+await enqueueBatched(settings.warmup);
+await consume(settings.warmup);
+
 // 1. batched enqueue, 2. process what was enqueued
 let started = now();
-for (let index = 0; index < settings.batched; index += settings.batchSize) {
-  const appends = [];
-  for (let i = index; i < Math.min(settings.batched, index + settings.batchSize); i++)
-    appends.push(append(i));
-  await store.commit({ appends });
-}
+await enqueueBatched(settings.batched);
 const batchedEnqueuePerSecond = settings.batched / ((now() - started) / 1000);
 started = now();
 await consume(settings.batched);

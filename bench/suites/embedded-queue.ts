@@ -17,9 +17,9 @@ const BATCHED_TARGET = 100_000;
 
 /**
  * Embedded queue: Junction's SQLite store (commit appends / claim / commit acks) against BullMQ on
- * the local Redis, each in its own process, alternating. Three phases per run: batched enqueue,
- * processing that backlog, and one-by-one enqueue (64 producers) while a consumer with 64 in flight
- * processes and acknowledges.
+ * the local Redis, each in its own process, alternating. After a warm-up (a batch enqueued and
+ * processed, not measured), three phases per run: batched enqueue, processing that backlog, and
+ * one-by-one enqueue (64 producers) while a consumer with 64 in flight processes and acknowledges.
  */
 export const embeddedQueueSuite: Suite = {
   name: "embedded-queue",
@@ -27,6 +27,7 @@ export const embeddedQueueSuite: Suite = {
     "enqueue + process with at-least-once ack: Junction's SQLite store API against BullMQ 6.7 on Redis 127.0.0.1:6379",
   async run(settings) {
     const env = {
+      WARMUP: String(Math.max(1000, Math.round(settings.warmupSeconds * 5000))),
       BATCHED: String(Math.max(1000, Math.round(settings.seconds * 5000))),
       STREAMED: String(Math.max(1000, Math.round(settings.seconds * 2000))),
       BATCH_SIZE: "1000",
