@@ -63,7 +63,7 @@ try {
   const batchedEnqueuePerSecond = settings.batched / ((now() - started) / 1000);
   started = now();
   const batchedDone = consume(settings.batched);
-  worker.resume();
+  await worker.resume();
   await batchedDone;
   const batchedProcessPerSecond = settings.batched / ((now() - started) / 1000);
 
