@@ -119,7 +119,7 @@ export class HttpCaller {
       ...(message.subject ? { "ce-subject": message.subject } : {}),
     };
     // The connection's headers yield to the message's. Copied in a loop, not spread first: Node
-    // 20's V8 takes about 6 µs to add keys after a spread of a non-empty object.
+    // 20's V8 takes about 5 µs to add keys after a spread of a non-empty object.
     const connectionHeaders = this.#connectionHeaders;
     for (const name in connectionHeaders) {
       if (!Object.hasOwn(headers, name)) headers[name] = connectionHeaders[name];
