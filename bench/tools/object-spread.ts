@@ -28,21 +28,19 @@ const subject = { messageId: "01a25194-e640-73cb", correlationId: "01a25194-e640
 const envelope = () => ({ source: "shop", type: "order", headers: {}, id: "01a25194" });
 const connectionHeaders: Record<string, string> = { authorization: "Bearer token" };
 
-console.log("journal entry (route runner)");
-measure("  { ...subject, step, outcome, durationMs }", (i) => ({
-  ...subject,
-  step: null,
-  outcome: "processed",
-  durationMs: i,
-}));
-measure("  field by field (hop)", (i) => ({
+const entryBySpread = (i: number) => ({ ...subject, step: null, outcome: "processed", durationMs: i });
+const entryByFields = (i: number) => ({
   messageId: subject.messageId,
   correlationId: subject.correlationId,
   route: subject.route,
   step: null,
   outcome: "processed",
   durationMs: i,
-}));
+});
+
+console.log("journal entry (route runner)");
+measure("  { ...subject, step, outcome, durationMs }", entryBySpread);
+measure("  field by field (hop)", entryByFields);
 console.log("message init (sources)");
 measure("  { ...envelope(), data, datacontenttype }", (i) => ({
   ...envelope(),
@@ -95,25 +93,12 @@ function readBack(entries: { durationMs: number; outcome: string; route: string 
   return sum;
 }
 
+// The builders ran N times above: optimized, as on a long-running engine.
 console.log("reading 1,000 journal entries back (three fields each), per entry");
 for (const [label, build] of [
-  [
-    "  built as { ...subject, step, outcome, durationMs }",
-    (i: number) => ({ ...subject, step: null, outcome: "processed", durationMs: i }),
-  ],
-  [
-    "  built field by field",
-    (i: number) => ({
-      messageId: subject.messageId,
-      correlationId: subject.correlationId,
-      route: subject.route,
-      step: null,
-      outcome: "processed",
-      durationMs: i,
-    }),
-  ],
+  ["  built as { ...subject, step, outcome, durationMs }", entryBySpread],
+  ["  built field by field", entryByFields],
 ] as const) {
-  for (let index = 0; index < N; index++) build(index); // optimized, as on a long-running engine
   const entries = Array.from({ length: 1000 }, (_, index) => build(index));
   measure(label, () => readBack(entries) + 1, entries.length, N / 1000);
 }
