@@ -39,7 +39,9 @@ export function createAdminServer(engine: Engine, options: { token?: string }): 
   app.get("/livez", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const ready = engine.state === "running";
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : engine.state });
+    // The pid tells a supervisor (or a test) that the answer comes from the process it started,
+    // not from another one that holds the port.
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : engine.state, pid: process.pid });
   });
 
   app.get("/api/routes", async () => {

@@ -125,19 +125,24 @@ export class EngineProcess {
     options: { files?: Record<string, string>; engine?: string } = {},
   ): Promise<EngineProcess> {
     const engine = new EngineProcess(tempDir(options.files));
-    engine.httpPort = await freePort();
-    engine.adminPort = await freePort();
-    writeFileSync(
-      engine.config,
-      `${yaml}
+    engine.#configText = (ports) => `${yaml}
 engine:
   store: { sqlite: { path: store.db } }
-  http: { listen: "127.0.0.1:${engine.httpPort}" }
-  admin: { listen: "127.0.0.1:${engine.adminPort}" }
+  http: { listen: "127.0.0.1:${ports.http}" }
+  admin: { listen: "127.0.0.1:${ports.admin}" }
 ${options.engine ?? ""}
-`,
-    );
+`;
+    await engine.#choosePorts();
     return engine;
+  }
+
+  #configText: (ports: { http: number; admin: number }) => string = () => "";
+
+  /** Free loopback ports for the listeners, written into the configuration. */
+  async #choosePorts(): Promise<void> {
+    this.httpPort = await freePort();
+    this.adminPort = await freePort();
+    writeFileSync(this.config, this.#configText({ http: this.httpPort, admin: this.adminPort }));
   }
 
   get url(): string {
@@ -156,13 +161,35 @@ ${options.engine ?? ""}
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /**
+   * Start and wait for /readyz. A port picked free may be taken by a test running beside this one
+   * before the engine binds it: then the engine exits with EADDRINUSE and starts again on new ports.
+   */
   async start(timeoutMs = 60_000): Promise<number> {
     const started = performance.now();
-    this.child = spawnJunction(["run", "-c", this.config], { logFile: this.logFile });
-    await waitReady(`${this.adminUrl}/readyz`, timeoutMs, this.child);
+    for (let attempt = 1; ; attempt++) {
+      const logBefore = this.log().length;
+      this.child = spawnJunction(["run", "-c", this.config], { logFile: this.logFile });
+      try {
+        await waitReady(`${this.adminUrl}/readyz`, timeoutMs, this.child);
+        break;
+      } catch (error) {
+        if (attempt >= 3 || this.running || !(await this.#loggedSince(logBefore, "EADDRINUSE"))) throw error;
+        await this.#choosePorts();
+      }
+    }
     const elapsed = performance.now() - started;
     this.startTimes.push(elapsed);
     return elapsed;
+  }
+
+  /** Whether the log got `text` after `offset`, allowing a moment for the exited child's output to land. */
+  async #loggedSince(offset: number, text: string): Promise<boolean> {
+    for (let waited = 0; waited <= 1000; waited += 100) {
+      if (this.log().slice(offset).includes(text)) return true;
+      await sleep(100);
+    }
+    return false;
   }
 
   /** SIGKILL: no shutdown hooks, no flush, a crash. */

@@ -69,7 +69,10 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 }
 
-/** Wait until GET url answers 200. */
+/**
+ * Wait until GET url answers 200. With `child`, only its own answer counts (`/readyz` names its
+ * pid): a free port picked for it may have been taken by a process of a test running beside it.
+ */
 export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -77,7 +80,8 @@ export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildPr
       throw new Error(`process exited (${child.exitCode})`);
     try {
       const response = await fetch(url);
-      if (response.status === 200) return;
+      const body = (await response.json().catch(() => ({}))) as { pid?: number };
+      if (response.status === 200 && (!child || body.pid === child.pid)) return;
     } catch {
       // not up yet
     }
