@@ -18,7 +18,7 @@ import type {
   Store,
   SubscriptionStats,
 } from "../store.js";
-import { Checkpointer } from "./checkpointer.js";
+import { BACKSTOP_FRAMES, Checkpointer } from "./checkpointer.js";
 import { DeliveryCounters } from "./counters.js";
 import { Leases } from "./leases.js";
 import { type RecentAppend, RecentAppends } from "./recent-appends.js";
@@ -116,7 +116,7 @@ export class SqliteStore implements Store {
     this.#db.pragma("busy_timeout = 5000");
     // Checkpoints run in the checkpointer's thread after each commit; this one, on the main thread
     // after ~40 MB of log, is the backstop. The WAL file is truncated back to 64 MB at most.
-    this.#db.pragma("wal_autocheckpoint = 10000");
+    this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_FRAMES}`);
     this.#db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     this.#db.pragma("foreign_keys = OFF");
     const upgradedFrom = this.#migrate();
