@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { Pool, errors as undiciErrors } from "undici";
 import type { ComponentContext, ConnectionInstance } from "../../api/component.js";
 import {
@@ -12,6 +11,7 @@ import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { HttpConnectionConfig, HttpSinkConfig } from "./config.js";
+import { type Answer, Exchange } from "./exchange.js";
 
 /** A pool of keep-alive sockets to one origin, shared by every route that uses the connection. */
 export class HttpConnection implements ConnectionInstance {
@@ -115,9 +115,9 @@ export class HttpCaller {
       "ce-type": message.type,
       "x-correlation-id": message.correlationId,
       traceparent: message.traceparent,
-      ...(message.tracestate ? { tracestate: message.tracestate } : {}),
-      ...(message.subject ? { "ce-subject": message.subject } : {}),
     };
+    if (message.tracestate) headers.tracestate = message.tracestate;
+    if (message.subject) headers["ce-subject"] = message.subject;
     // The connection's headers yield to the message's. Copied in a loop, not spread first: Node
     // 20's V8 takes about 5 µs to add keys after a spread of a non-empty object.
     const connectionHeaders = this.#connectionHeaders;
@@ -139,25 +139,19 @@ export class HttpCaller {
       headers["content-type"] = "application/json";
       body = JSON.stringify(message.data ?? null);
     }
-    let response: Awaited<ReturnType<Pool["request"]>>;
-    let raw: Buffer;
-    // The route's signal or this call's timer aborts the call. undici takes an EventEmitter as its
-    // signal (far cheaper than an AbortController per call: ~3 µs instead of ~20 µs with listeners)
-    // and fails the call with its `reason`, so the route's reason (its time budget ran out) is kept.
-    const abort = Object.assign(new EventEmitter(), { reason: undefined as unknown });
+    let response: Answer;
+    // The route's signal or this call's timer cancels the call; undici fails it with the reason
+    // given, so the route's reason (its time budget ran out) is kept.
+    const exchange = new Exchange(pool, { method, path, headers, body });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      abort.emit("abort");
+      exchange.cancel(new Error(`timed out after ${this.#timeoutMs} ms`));
     }, this.#timeoutMs);
-    const forward = () => {
-      abort.reason = signal.reason;
-      abort.emit("abort");
-    };
+    const forward = () => exchange.cancel(signal.reason);
     signal.addEventListener("abort", forward, { once: true });
     try {
-      response = await pool.request({ method, path, headers, body, signal: abort });
-      raw = Buffer.from(await response.body.arrayBuffer());
+      response = await exchange.answer;
     } catch (error) {
       if (timedOut) {
         throw new TimeoutError(`${method} ${path} timed out after ${this.#timeoutMs} ms`, {
@@ -178,7 +172,8 @@ export class HttpCaller {
       clearTimeout(timer);
       signal.removeEventListener("abort", forward);
     }
-    const status = response.statusCode;
+    const raw = response.body;
+    const status = response.status;
     if (status >= 200 && status < 300 && this.decodesAnswers && this.#format && raw.length > 0) {
       return { status, body: this.#format.decode(raw) };
     }

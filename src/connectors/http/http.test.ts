@@ -1,15 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eventually, type RunningEngine, startEngine } from "../../../test/helpers/engine.js";
+import { freePort } from "../../../test/helpers/process.js";
 import { Receiver } from "../../../test/helpers/receiver.js";
 
 describe("http connector", () => {
   let running: RunningEngine;
   let api: Receiver;
   let throttled = 0;
+  /** A port nothing listens on: calls to it are refused. */
+  let closedPort = 0;
+  const bigStock = Array.from({ length: 20_000 }, (_, index) => `bin-${index}`);
 
   before(async () => {
+    closedPort = await freePort();
     api = await new Receiver().start();
+    api.answer = (request) => (request.url === "/v1/stock/BIG" ? { bins: bigStock } : { ok: true });
     api.status = (request) => {
       if (request.url.startsWith("/throttled") && throttled > 0) {
         throttled--;
@@ -51,6 +57,10 @@ routes:
     steps:
       - enrich: { with: { http: { connection: api, method: GET, path: "/stock/{{ sku }}" } }, into: stock }
     to: [ { http: { url: "${api.url}/enriched" } } ]
+  refused:
+    from: { webhook: { path: /refused } }
+    policy: fast
+    to: [ { http: { url: "http://127.0.0.1:${closedPort}/nobody" } } ]
 `,
       { env: { TOKEN: "tok-123" } },
     );
@@ -168,5 +178,32 @@ routes:
     );
     assert.deepEqual(JSON.parse(request.body), { sku: "TEA-01", stock: { ok: true } });
     assert.ok(api.requests.some((r) => r.method === "GET" && r.url === "/v1/stock/TEA-01"));
+  });
+
+  test("an answer in many chunks is read whole", async () => {
+    const id = await post("/enrich", { sku: "BIG" });
+    const request = await eventually(
+      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
+      5000,
+      "enriched delivery",
+    );
+    const answer = JSON.stringify({ bins: bigStock });
+    assert.ok(answer.length > 200_000, "the answer spans many socket reads");
+    assert.deepEqual(JSON.parse(request.body).stock.bins, bigStock);
+  });
+
+  test("a refused connection is a retryable JUNCTION_HTTP_UNREACHABLE naming the call", async () => {
+    const id = await post("/refused", { n: 1 });
+    const retry = await eventually(
+      async () => {
+        const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
+        return hops.hops.find((hop) => hop.outcome === "retry");
+      },
+      5000,
+      "a retry after the refused connection",
+    );
+    assert.equal(retry.error.code, "JUNCTION_HTTP_UNREACHABLE");
+    assert.equal(retry.error.retryable, true);
+    assert.match(retry.error.message, /^POST \/nobody failed: /);
   });
 });
