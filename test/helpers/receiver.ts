@@ -23,6 +23,8 @@ export class Receiver {
   delayFor: ((body: string) => number | undefined) | undefined;
   /** The JSON body to answer with; default `{ ok }`. */
   answer: ((request: Received) => unknown) | undefined;
+  /** Answer 103 Early Hints before the final answer, for the requests it is true of. */
+  earlyHints: ((request: Received) => boolean) | undefined;
   /** Sent as Retry-After on 429 and 503 answers, when set. */
   retryAfter: string | undefined;
   #server: Server;
@@ -49,6 +51,7 @@ export class Receiver {
         }
         const retryAfter =
           (status === 429 || status === 503) && this.retryAfter ? { "retry-after": this.retryAfter } : {};
+        if (this.earlyHints?.(received)) response.writeEarlyHints({ link: "</stock.css>; rel=preload" });
         response.writeHead(status, { "content-type": "application/json", ...retryAfter });
         response.end(JSON.stringify(this.answer ? this.answer(received) : { ok: status < 300 }));
       });

@@ -50,6 +50,8 @@ export class Exchange {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    // An informational answer (103 Early Hints, say) comes before the final one, as in `request`.
+    if (status < 200) return true;
     this.#status = status;
     this.#rawHeaders = rawHeaders;
     return true;

@@ -15,6 +15,7 @@ describe("http connector", () => {
   before(async () => {
     closedPort = await freePort();
     api = await new Receiver().start();
+    api.earlyHints = (request) => request.url === "/v1/stock/HINTED";
     api.answer = (request) => (request.url === "/v1/stock/BIG" ? { bins: bigStock } : { ok: true });
     api.status = (request) => {
       if (request.url.startsWith("/throttled") && throttled > 0) {
@@ -190,6 +191,16 @@ routes:
     const answer = JSON.stringify({ bins: bigStock });
     assert.ok(answer.length > 200_000, "the answer spans many socket reads");
     assert.deepEqual(JSON.parse(request.body).stock.bins, bigStock);
+  });
+
+  test("an informational 103 before the answer is passed over", async () => {
+    const id = await post("/enrich", { sku: "HINTED" });
+    const request = await eventually(
+      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
+      5000,
+      "enriched delivery",
+    );
+    assert.deepEqual(JSON.parse(request.body), { sku: "HINTED", stock: { ok: true } });
   });
 
   test("a refused connection is a retryable JUNCTION_HTTP_UNREACHABLE naming the call", async () => {
