@@ -11,7 +11,7 @@ import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import type { HttpConnectionConfig, HttpSinkConfig } from "./config.js";
-import { type Answer, Exchange } from "./exchange.js";
+import { type Answer, Exchange, headersOf } from "./exchange.js";
 
 /** A pool of keep-alive sockets to one origin, shared by every route that uses the connection. */
 export class HttpConnection implements ConnectionInstance {
@@ -177,9 +177,11 @@ export class HttpCaller {
     if (status >= 200 && status < 300 && this.decodesAnswers && this.#format && raw.length > 0) {
       return { status, body: this.#format.decode(raw) };
     }
+    // A sink has no use for the answer of a call that succeeded.
+    if (status >= 200 && status < 300 && !this.decodesAnswers) return { status, body: undefined };
     const text = raw.toString("utf8");
     if (status >= 200 && status < 300) {
-      const type = String(response.headers["content-type"] ?? "");
+      const type = String(headersOf(response)["content-type"] ?? "");
       let parsed: unknown = text;
       if (type.includes("json") && text.length > 0) {
         try {
@@ -192,7 +194,7 @@ export class HttpCaller {
     }
     const detail = { status, method, path, body: text.slice(0, 500) };
     if (status >= 500 || status === 429 || status === 408) {
-      const after = retryAfterMs(response.headers["retry-after"]);
+      const after = retryAfterMs(headersOf(response)["retry-after"]);
       throw new ConnectionError(`${method} ${path} answered ${status}`, {
         code: `JUNCTION_HTTP_${status}`,
         details: detail,

@@ -1,10 +1,16 @@
 import { type Dispatcher, util as undiciUtil } from "undici";
 
-/** A finished HTTP exchange: the status, the response's headers, the whole body. */
+/** A finished HTTP exchange: the status, the response's headers as undici read them, the whole body. */
 export interface Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  /** Name, value, name, value…: parsed only when a header is wanted (`headersOf`). */
+  rawHeaders: Buffer[];
   body: Buffer;
+}
+
+/** The answer's headers by lower-case name, as `pool.request` gives them. */
+export function headersOf(answer: Answer): Record<string, string | string[] | undefined> {
+  return undiciUtil.parseHeaders(answer.rawHeaders) as Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -68,7 +74,7 @@ export class Exchange {
     const chunks = this.#chunks;
     this.#resolve({
       status: this.#status,
-      headers: undiciUtil.parseHeaders(this.#rawHeaders) as Answer["headers"],
+      rawHeaders: this.#rawHeaders,
       body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
     });
   }
