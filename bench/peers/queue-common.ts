@@ -7,7 +7,7 @@ export const settings = {
    * Messages enqueued in batches and processed before anything is measured, so that the phases time
    * warm code (the JIT, the client's connections, the store's first pages) as a running service has.
    */
-  warmup: Number(process.env.WARMUP ?? 10_000),
+  warmup: Number(process.env.WARMUP ?? 20_000),
   /** Messages enqueued in batches (phase 1) and then processed (phase 2). */
   batched: Number(process.env.BATCHED ?? 50_000),
   batchSize: Number(process.env.BATCH_SIZE ?? 1000),
