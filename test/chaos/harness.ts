@@ -162,8 +162,9 @@ ${options.engine ?? ""}
   }
 
   /**
-   * Start and wait for /readyz. A port picked free may be taken by a test running beside this one
-   * before the engine binds it: then the engine exits with EADDRINUSE and starts again on new ports.
+   * Start and wait for /readyz. A port picked free may still be taken by another process before the
+   * engine binds it (`freePort` makes that unlikely): then the engine exits with EADDRINUSE and
+   * starts again on new ports.
    */
   async start(timeoutMs = 60_000): Promise<number> {
     const started = performance.now();

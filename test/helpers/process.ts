@@ -6,16 +6,36 @@ import { fileURLToPath } from "node:url";
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
-/** A free TCP port on loopback (bound and released). */
+/** Ports below the kernel's ephemeral range (32768 and up here), in blocks of this size per test process. */
+const PORT_BASE = 20_000;
+const PORT_BLOCK = 250;
+const PORT_BLOCKS = 50;
+let nextPort = 0;
+
+/**
+ * A free TCP port on loopback, for a process the test starts to listen on. Not a port the kernel
+ * picked and the test released: the kernel may hand the same one to a test file running beside this
+ * one before the child binds it (CI saw a chaos test run against another test's engine that way).
+ * These come from below the ephemeral range, from a block of this process's own (by pid), in turn,
+ * each checked free by binding it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const start = PORT_BASE + (process.pid % PORT_BLOCKS) * PORT_BLOCK;
+  if (nextPort === 0) nextPort = start;
+  for (let tried = 0; tried < PORT_BLOCK; tried++) {
+    const port = nextPort;
+    nextPort = start + ((nextPort - start + 1) % PORT_BLOCK);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${start}–${start + PORT_BLOCK - 1}`);
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 

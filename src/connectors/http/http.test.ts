@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eventually, type RunningEngine, startEngine } from "../../../test/helpers/engine.js";
-import { freePort } from "../../../test/helpers/process.js";
 import { Receiver } from "../../../test/helpers/receiver.js";
 
 describe("http connector", () => {
   let running: RunningEngine;
   let api: Receiver;
   let throttled = 0;
-  /** A port nothing listens on: calls to it are refused. */
-  let closedPort = 0;
+  /**
+   * A privileged port nothing listens on, so calls to it are refused. Not a port picked free and
+   * released: a test running beside this one could take that one meanwhile.
+   */
+  const closedPort = 1;
   const bigStock = Array.from({ length: 20_000 }, (_, index) => `bin-${index}`);
 
   before(async () => {
-    closedPort = await freePort();
     api = await new Receiver().start();
     api.earlyHints = (request) => request.url === "/v1/stock/HINTED";
     api.answer = (request) => (request.url === "/v1/stock/BIG" ? { bins: bigStock } : { ok: true });
