@@ -73,6 +73,25 @@ routes:
     await api.close();
   });
 
+  /** The first retry hop in a message's trace. */
+  const firstRetry = (id: string, what: string) =>
+    eventually(
+      async () => {
+        const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
+        return hops.hops.find((hop) => hop.outcome === "retry");
+      },
+      5000,
+      what,
+    );
+
+  /** The enriched route's delivery of a message, as the receiver got it. */
+  const enrichedDelivery = (id: string) =>
+    eventually(
+      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
+      5000,
+      "enriched delivery",
+    );
+
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${running.url}${path}`, {
       method: "POST",
@@ -126,14 +145,7 @@ routes:
     api.delayMs = 600;
     try {
       const id = await post("/slow", { n: 1 });
-      const retry = await eventually(
-        async () => {
-          const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
-          return hops.hops.find((hop) => hop.outcome === "retry");
-        },
-        5000,
-        "a retry after the timeout",
-      );
+      const retry = await firstRetry(id, "a retry after the timeout");
       assert.equal(retry.error.code, "JUNCTION_HTTP_TIMEOUT");
       assert.equal(retry.error.retryable, true);
     } finally {
@@ -173,22 +185,14 @@ routes:
 
   test("enrich merges the answer of a request into the data", async () => {
     const id = await post("/enrich", { sku: "TEA-01" });
-    const request = await eventually(
-      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
-      5000,
-      "enriched delivery",
-    );
+    const request = await enrichedDelivery(id);
     assert.deepEqual(JSON.parse(request.body), { sku: "TEA-01", stock: { ok: true } });
     assert.ok(api.requests.some((r) => r.method === "GET" && r.url === "/v1/stock/TEA-01"));
   });
 
   test("an answer in many chunks is read whole", async () => {
     const id = await post("/enrich", { sku: "BIG" });
-    const request = await eventually(
-      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
-      5000,
-      "enriched delivery",
-    );
+    const request = await enrichedDelivery(id);
     const answer = JSON.stringify({ bins: bigStock });
     assert.ok(answer.length > 200_000, "the answer spans many socket reads");
     assert.deepEqual(JSON.parse(request.body).stock.bins, bigStock);
@@ -196,24 +200,13 @@ routes:
 
   test("an informational 103 before the answer is passed over", async () => {
     const id = await post("/enrich", { sku: "HINTED" });
-    const request = await eventually(
-      () => api.requests.find((r) => r.url === "/enriched" && r.headers["ce-id"] === id),
-      5000,
-      "enriched delivery",
-    );
+    const request = await enrichedDelivery(id);
     assert.deepEqual(JSON.parse(request.body), { sku: "HINTED", stock: { ok: true } });
   });
 
   test("a refused connection is a retryable JUNCTION_HTTP_UNREACHABLE naming the call", async () => {
     const id = await post("/refused", { n: 1 });
-    const retry = await eventually(
-      async () => {
-        const hops = (await (await fetch(`${running.adminUrl}/api/trace/${id}`)).json()) as { hops: any[] };
-        return hops.hops.find((hop) => hop.outcome === "retry");
-      },
-      5000,
-      "a retry after the refused connection",
-    );
+    const retry = await firstRetry(id, "a retry after the refused connection");
     assert.equal(retry.error.code, "JUNCTION_HTTP_UNREACHABLE");
     assert.equal(retry.error.retryable, true);
     assert.match(retry.error.message, /^POST \/nobody failed: /);
