@@ -51,6 +51,7 @@ const junction = spawn(process.execPath, [...args, "run", "-c", join(here, "junc
   stdio: ["ignore", "inherit", "inherit"],
 });
 const stopAll = (code) => {
+  stopping = true; // junction's exit is then the one asked for, not a failure to report
   junction.kill("SIGTERM");
   junction.once("exit", (exit) => {
     warehouse.close();
