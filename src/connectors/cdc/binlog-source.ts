@@ -3,6 +3,7 @@ import type { Source, SourceContext } from "../../api/component.js";
 import { ConfigError, ConnectionError, isJunctionError, ShuttingDownError } from "../../api/errors.js";
 import { type CdcSlotHealth, cdcSlots } from "../../observe/metrics.js";
 import { classifyMysql, type MysqlConnection } from "../mysql/connection.js";
+import { isoTimes, NoSnapshotPointError, takeSnapshot } from "./binlog-snapshot.js";
 import { changeMessage, emitDurably, type RowChange, splitTable } from "./change.js";
 import type { CdcSourceConfig } from "./config.js";
 
@@ -138,6 +139,8 @@ export class BinlogCdcSource implements Source {
 
     const stored = context.checkpoint(CHECKPOINT);
     let resume = stored ? (JSON.parse(stored) as BinlogPosition) : undefined;
+    // No checkpoint: the first start, or a crash during the snapshot (redone: at-least-once).
+    if (!resume && this.config.snapshot !== false) resume = await this.#snapshot(context, where);
     if (!resume) {
       // Store where the binlog is now before reading: a crash before the first change is stored
       // must not move the start past changes made meanwhile.
@@ -160,6 +163,55 @@ export class BinlogCdcSource implements Source {
     }
     this.#health.active = true;
     cdcSlots.set(`${this.route}:${this.#health.slot}`, this.#health);
+  }
+
+  /**
+   * The captured tables' rows as they are, then the binlog from exactly there (binlog-snapshot.ts),
+   * on a connection of its own. Undefined when the server cannot place a snapshot in the binlog
+   * (MySQL) and the snapshot was not asked for explicitly: the stream then starts at the end.
+   */
+  async #snapshot(context: SourceContext, where: string): Promise<BinlogPosition | undefined> {
+    const settings = this.#settings();
+    const { createConnection } = await import("mysql2/promise");
+    let reader: Awaited<ReturnType<typeof createConnection>> | undefined;
+    try {
+      reader = await createConnection({
+        host: settings.host as string,
+        port: settings.port as number,
+        user: settings.user as string,
+        password: settings.password as string,
+        ...(settings.database ? { database: settings.database as string } : {}),
+        // Decoded as the binlog stream decodes its rows (see #open).
+        dateStrings: true,
+        timezone: "Z",
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+      });
+      reader.on("error", () => {});
+      const point = await takeSnapshot(reader, {
+        tables: this.#tables,
+        system: this.#system,
+        batchSize: this.#max,
+        keyColumns: (schema, table) => this.#keyColumns(schema, table),
+        store: (messages, at) =>
+          emitDurably(
+            context,
+            messages,
+            at ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0 }) } : undefined,
+          ),
+      });
+      context.logger.info({ route: this.route, binlog: point }, "cdc snapshot stored; streaming changes");
+      return { ...point, n: 0 };
+    } catch (error) {
+      if (!(error instanceof NoSnapshotPointError))
+        throw isJunctionError(error) ? error : classifyMysql(error, this.connection.name);
+      const why = `the server reports no binlog_snapshot_file for a consistent snapshot (MySQL has none; MariaDB does)`;
+      if (this.config.snapshot === true) throw new ConfigError(`${where}: snapshot: true, but ${why}`);
+      context.logger.warn(`${where}: ${why}; starting at the binlog's end without a snapshot`);
+      return undefined;
+    } finally {
+      await reader?.end().catch(() => {});
+    }
   }
 
   /** Open the binlog stream at `resume` (a transaction boundary, or a chunked transaction's start). */
@@ -241,8 +293,8 @@ export class BinlogCdcSource implements Source {
       }
       for (const row of event.rows) {
         const op = name === "writerows" ? "insert" : name === "updaterows" ? "update" : "delete";
-        const before = op === "insert" ? null : fixTimes(op === "update" ? row.before : row, times);
-        const after = op === "delete" ? null : fixTimes(op === "update" ? row.after : row, times);
+        const before = op === "insert" ? null : isoTimes(op === "update" ? row.before : row, times);
+        const after = op === "delete" ? null : isoTimes(op === "update" ? row.after : row, times);
         const index = tx.seen++;
         if (index < tx.skip) continue;
         tx.buffer.push({ change: { op, schema, table, key: null, before, after }, index });
@@ -440,14 +492,4 @@ function includeSchema(tables: { schema: string; table: string }[]): Record<stri
 
 function timeColumns(entry: { columns?: { name: string; type: number }[] }): string[] {
   return (entry.columns ?? []).filter((column) => TIME_TYPES.has(column.type)).map((column) => column.name);
-}
-
-/** DATETIME/TIMESTAMP strings as ISO (`2026-03-01T10:00:00.000001`), like the mysql connector. */
-function fixTimes(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
-  const out = { ...row };
-  for (const column of columns) {
-    const value = out[column];
-    if (typeof value === "string") out[column] = value.replace(" ", "T");
-  }
-  return out;
 }

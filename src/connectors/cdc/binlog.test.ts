@@ -157,6 +157,145 @@ routes:
     },
   );
   test(
+    "a first start reads the existing rows (op snapshot), then the binlog from exactly there, while rows are written",
+    service,
+    async () => {
+      const table = `${run}_snap`;
+      await db.query(
+        `CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2), big BIGINT, at DATETIME(6)) ENGINE=InnoDB`,
+      );
+      const values = "10.50, 9007199254740993, '2026-03-01 10:00:00.000001'";
+      await db.query(
+        `INSERT INTO ${table} VALUES ${Array.from({ length: 30 }, (_, i) => `(${i + 1}, ${values})`).join(", ")}`,
+      );
+      // Rows keep arriving before, during and after the snapshot (read in batches of 4).
+      let writing = true;
+      let next = 101;
+      const writer = (async () => {
+        while (writing) await db.query(`INSERT INTO ${table} VALUES (${next++}, ${values})`);
+      })();
+      const yaml = `
+connections:
+  shop: { mysql: { url: "${URL}" } }
+routes:
+  capture:
+    from: { cdc: { connection: shop, tables: [${table}], maxTransactionMessages: 4 } }
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/snap" } } ]
+`;
+      let first: Awaited<ReturnType<typeof startEngine>> | undefined;
+      let second: Awaited<ReturnType<typeof startEngine>> | undefined;
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        first = await startEngine(yaml);
+        await eventually(
+          () => changes(receiver, "/snap").some((c) => c.op === "insert"),
+          15_000,
+          "a streamed insert",
+        );
+        writing = false;
+        await writer;
+        const written = next - 101;
+        const got = await eventually(
+          () => {
+            const list = changes(receiver, "/snap");
+            return list.length >= 30 + written ? list : undefined;
+          },
+          15_000,
+          `all ${30 + written} rows`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300)); // and nothing more
+        const all = changes(receiver, "/snap");
+        const ids = all.map((c) => Number(c.key?.id));
+        assert.deepEqual(
+          [...ids].sort((a, b) => a - b),
+          [
+            ...Array.from({ length: 30 }, (_, i) => i + 1),
+            ...Array.from({ length: written }, (_, i) => 101 + i),
+          ],
+          "every row once, in the snapshot or in the stream",
+        );
+        const snapshot = got.filter((c) => c.op === "snapshot");
+        assert.ok(snapshot.length >= 30, "the rows there before the start are in the snapshot");
+        assert.deepEqual(
+          all.slice(0, snapshot.length).map((c) => c.op),
+          snapshot.map(() => "snapshot"),
+          "the snapshot comes first",
+        );
+        assert.deepEqual(
+          all.slice(snapshot.length).map((c) => c.op),
+          all.slice(snapshot.length).map(() => "insert"),
+        );
+        const row = snapshot[0];
+        assert.equal(row.type, `cdc.${table}.snapshot`);
+        assert.deepEqual(row.key, { id: 1 });
+        assert.equal(row.before, null);
+        assert.deepEqual(
+          row.after,
+          { id: 1, amount: "10.50", big: "9007199254740993", at: "2026-03-01T10:00:00.000001" },
+          "values as the stream's rows carry them",
+        );
+        const streamed = all[snapshot.length];
+        assert.deepEqual({ ...streamed.after, id: 1 }, row.after, "a streamed row of the same values");
+        assert.deepEqual(
+          snapshot.map((c) => c.index),
+          snapshot.map((_, i) => i),
+        );
+        assert.match(String(row.lsn), /^.+:\d+$/, "the binlog position the stream starts from");
+        assert.ok(snapshot.every((c) => c.lsn === row.lsn && c.txid === null && c.last === false));
+
+        // A restart resumes from the checkpoint: no second snapshot.
+        await first.stop();
+        second = await startEngine(yaml, { dir: first.dir });
+        await db.query(`INSERT INTO ${table} VALUES (1000, ${values})`);
+        await eventually(
+          () => changes(receiver, "/snap").length > all.length,
+          15_000,
+          "the insert after the restart",
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual(
+          changes(receiver, "/snap")
+            .slice(all.length)
+            .map((c) => [c.op, c.key?.id]),
+          [["insert", 1000]],
+        );
+      } finally {
+        writing = false;
+        await writer.catch(() => {});
+        await second?.stop();
+        await first?.stop().catch(() => {});
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
+      }
+    },
+  );
+  test("snapshot: false starts at the binlog's end: rows there before are not read", service, async () => {
+    const table = `${run}_nosnap`;
+    await db.query(`CREATE TABLE ${table} (id INT PRIMARY KEY) ENGINE=InnoDB`);
+    await db.query(`INSERT INTO ${table} VALUES (1), (2), (3)`);
+    const running = await startEngine(`
+connections:
+  shop: { mysql: { url: "${URL}" } }
+routes:
+  capture:
+    from: { cdc: { connection: shop, tables: [${table}], snapshot: false } }
+    concurrency: 1
+    to: [ { http: { url: "${receiver.url}/nosnap" } } ]
+`);
+    try {
+      await db.query(`INSERT INTO ${table} VALUES (4)`);
+      await eventually(() => changes(receiver, "/nosnap").length > 0, 15_000, "the insert");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(
+        changes(receiver, "/nosnap").map((c) => [c.op, c.key?.id]),
+        [["insert", 4]],
+      );
+    } finally {
+      await running.stop();
+      await db.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+  test(
     "a cut binlog connection is reported; the engine restarts the source and nothing is lost or repeated",
     service,
     async () => {

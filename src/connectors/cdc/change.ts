@@ -28,6 +28,11 @@ export interface ChangePosition {
   last: boolean;
 }
 
+/** Where a snapshot row sits: at the snapshot's position, `index` within its table. */
+export function snapshotPosition(lsn: string, index: number): ChangePosition {
+  return { lsn, txid: null, commitTime: null, index, last: false };
+}
+
 /**
  * The message of one change. `type` is `cdc.<table>.<op>`; `subject` is `schema.table`; the
  * `cdc-key` header (table + primary key) is the ordering key to partition channels by.

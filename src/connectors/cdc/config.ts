@@ -31,7 +31,7 @@ export const CdcSourceSchema = Type.Object(
       Type.Boolean({
         default: true,
         description:
-          "PostgreSQL: on the first start, read the captured tables' current rows (op `snapshot`) in the snapshot the slot was created with, then stream what changed after it.",
+          "On the first start, read the captured tables' current rows (op `snapshot`), then stream what changed after them, neither losing nor repeating a row across the boundary. PostgreSQL: in the snapshot the slot was created with. MariaDB: in a `START TRANSACTION WITH CONSISTENT SNAPSHOT`, the binlog read from the position it reports. MySQL reports no such position: there an explicit `true` is a configuration error and the default starts at the binlog's end with a warning.",
       }),
     ),
     replicaIdentityFull: Type.Optional(

@@ -6,7 +6,14 @@ import type { MessageInit } from "../../api/message.js";
 import { parseDuration, parseSize } from "../../config/schema-types.js";
 import { type CdcSlotHealth, cdcSlots } from "../../observe/metrics.js";
 import { classifyPostgres, type PostgresConnection } from "../postgres/connection.js";
-import { type ChangePosition, changeMessage, emitDurably, type RowChange, splitTable } from "./change.js";
+import {
+  type ChangePosition,
+  changeMessage,
+  emitDurably,
+  type RowChange,
+  snapshotPosition,
+  splitTable,
+} from "./change.js";
 import type { CdcSourceConfig } from "./config.js";
 import { columnParser, isoMicros, lsnText, lsnValue, quoteIdent } from "./pg-types.js";
 
@@ -598,10 +605,6 @@ async function primaryKey(client: pg.Client, schema: string, table: string): Pro
     [quoteIdent(schema), quoteIdent(table)],
   );
   return result.rows.map((row) => String(row.name));
-}
-
-function snapshotPosition(lsn: string, index: number): ChangePosition {
-  return { lsn, txid: null, commitTime: null, index, last: false };
 }
 
 function setupError(error: unknown, where: string, what: string): Error {

@@ -337,6 +337,52 @@ describe("cdc source: configuration and slot health", () => {
     );
   }
   test(
+    "mariadb: a snapshot cut short by a store failure is taken again whole on the next start, then the stream follows it",
+    mariadb,
+    async () => {
+      const table = `${run}_snapfail`;
+      const { logger } = capturingLogger();
+      const owner = { owner: "db", logger } as unknown as ComponentContext;
+      let failures = 0;
+      const { context, emitted, checkpoints } = sourceContext(logger, (messages) => {
+        const index = (messages[0]?.data as { index?: number } | undefined)?.index;
+        if (failures > 0 || index !== 4) return false;
+        failures++;
+        return true;
+      });
+      const config = { connection: "db", tables: [table], maxTransactionMessages: 4 };
+      const connection = new MysqlConnection({ url: MYSQL_URL }, owner);
+      await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+      try {
+        const values = Array.from({ length: 10 }, (_, i) => `(${i + 1})`).join(", ");
+        await connection.query(`INSERT INTO ${table} VALUES ${values}`, []);
+        const first = new BinlogCdcSource(connection, config, "snapfail");
+        await assert.rejects(first.start(context), /the store is unavailable/);
+        assert.equal(checkpoints.size, 0, "no position is stored before the snapshot is");
+        await connection.query(`INSERT INTO ${table} VALUES (11)`, []);
+        const second = new BinlogCdcSource(connection, config, "snapfail");
+        await second.start(context);
+        await connection.query(`INSERT INTO ${table} VALUES (12)`, []);
+        await eventually(() => emitted.length >= 4 + 11 + 1, 10_000, "the snapshot and the insert");
+        await second.stop();
+        const data = emitted.map((m) => m.data as { op: string; after: { id: number } });
+        assert.deepEqual(
+          data.map((d) => [d.op, d.after.id]),
+          [
+            ...[1, 2, 3, 4].map((id) => ["snapshot", id]),
+            ...Array.from({ length: 11 }, (_, i) => ["snapshot", i + 1]),
+            ["insert", 12],
+          ],
+          "the first batch twice (at-least-once), then the whole table, then the stream",
+        );
+        assert.equal(checkpoints.size, 1);
+      } finally {
+        await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+        await connection.close();
+      }
+    },
+  );
+  test(
     "postgres: back-pressure from the route is waited out; nothing is lost or reordered",
     service,
     async () => {
