@@ -141,7 +141,7 @@ export async function startJunction(options: {
     { env: { NO_PRETTY: "1" }, logFile: options.logFile, cwd: ROOT },
   );
   const adminUrl = `http://127.0.0.1:${options.ports.admin}`;
-  const readyMs = await waitForOk(child, `${adminUrl}/readyz`, 30_000);
+  const readyMs = await waitForOk(child, `${adminUrl}/readyz`, 30_000, { samePid: true });
   return { child, httpUrl: `http://127.0.0.1:${options.ports.http}`, adminUrl, readyMs };
 }
 

@@ -89,15 +89,22 @@ export async function firstLine(child: Child, timeoutMs: number): Promise<string
   }
 }
 
-/** Poll `url` until it answers 200; fail early if the child exits. */
-export async function waitForOk(child: Child, url: string, timeoutMs: number): Promise<number> {
+/** Poll `url` until it answers 200 (with `samePid`, from the child itself); fail early if the child exits. */
+export async function waitForOk(
+  child: Child,
+  url: string,
+  timeoutMs: number,
+  options: { samePid?: boolean } = {},
+): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (child.hasExited()) throw new Error(`${child.name} exited before it was ready\n${tail(child)}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return Date.now() - started;
+      const body = await response.text();
+      // With samePid, a 200 counts only from the child itself, not from a process left on the port.
+      const fromChild = !options.samePid || (JSON.parse(body) as { pid?: number }).pid === child.process.pid;
+      if (response.status === 200 && fromChild) return Date.now() - started;
     } catch {
       // not listening yet
     }
