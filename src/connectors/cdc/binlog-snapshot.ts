@@ -18,7 +18,12 @@ export interface SnapshotPlan {
   keyColumns(schema: string, table: string): Promise<string[]>;
   /** Store a batch; the last one carries the point the binlog stream starts from. */
   store(messages: MessageInit[], point?: SnapshotPoint): Promise<void>;
+  /** A listed table that does not exist: skipped (its changes, if it appears, are streamed). */
+  missing(schema: string, table: string): void;
 }
+
+/** ER_NO_SUCH_TABLE */
+const NO_SUCH_TABLE = 1146;
 
 /** Raised when the server cannot say where its snapshot sits in the binlog (MySQL, not MariaDB). */
 export class NoSnapshotPointError extends Error {}
@@ -49,7 +54,7 @@ export async function takeSnapshot(reader: mysql.Connection, plan: SnapshotPlan)
   if (!file || !Number.isFinite(pos)) throw new NoSnapshotPointError();
   const point = { file, pos };
   const lsn = `${file}:${pos}`;
-  let pending: MessageInit[] = [];
+  const pending: MessageInit[] = [];
   for (const { schema, table } of plan.tables ?? (await baseTables(reader))) {
     const key = await plan.keyColumns(schema, table);
     const times = await timeColumns(reader, schema, table);
@@ -60,23 +65,28 @@ export async function takeSnapshot(reader: mysql.Connection, plan: SnapshotPlan)
     ).connection
       .query(`SELECT * FROM ${quote(schema)}.${quote(table)}`)
       .stream();
-    for await (const row of rows) {
-      const after = isoTimes(row as Record<string, unknown>, times);
-      const change: RowChange = {
-        op: "snapshot",
-        schema,
-        table,
-        key: key.length > 0 ? Object.fromEntries(key.map((column) => [column, after[column] ?? null])) : null,
-        before: null,
-        after,
-      };
-      pending.push(changeMessage(plan.system, change, snapshotPosition(lsn, index++)));
-      // Kept back by one so the last batch, which carries the point, is never empty.
-      if (pending.length > plan.batchSize) await plan.store(pending.splice(0, plan.batchSize));
+    try {
+      for await (const row of rows) {
+        const after = isoTimes(row as Record<string, unknown>, times);
+        const change: RowChange = {
+          op: "snapshot",
+          schema,
+          table,
+          key:
+            key.length > 0 ? Object.fromEntries(key.map((column) => [column, after[column] ?? null])) : null,
+          before: null,
+          after,
+        };
+        pending.push(changeMessage(plan.system, change, snapshotPosition(lsn, index++)));
+        // Kept back by one so the last batch, which carries the point, is never empty.
+        if (pending.length > plan.batchSize) await plan.store(pending.splice(0, plan.batchSize));
+      }
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== NO_SUCH_TABLE) throw error;
+      plan.missing(schema, table);
     }
   }
   await plan.store(pending, point);
-  pending = [];
   await reader.query("COMMIT");
   return point;
 }

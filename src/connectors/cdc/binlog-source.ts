@@ -181,6 +181,8 @@ export class BinlogCdcSource implements Source {
         user: settings.user as string,
         password: settings.password as string,
         ...(settings.database ? { database: settings.database as string } : {}),
+        connectTimeout: settings.connectTimeout as number | undefined,
+        enableKeepAlive: true, // a snapshot can take long; a silent network must not hold it for ever
         // Decoded as the binlog stream decodes its rows (see #open).
         dateStrings: true,
         timezone: "Z",
@@ -199,6 +201,8 @@ export class BinlogCdcSource implements Source {
             messages,
             at ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0 }) } : undefined,
           ),
+        missing: (schema, table) =>
+          context.logger.warn(`${where}: table ${schema}.${table} does not exist; nothing to snapshot there`),
       });
       context.logger.info({ route: this.route, binlog: point }, "cdc snapshot stored; streaming changes");
       return { ...point, n: 0 };

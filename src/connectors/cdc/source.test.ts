@@ -383,6 +383,46 @@ describe("cdc source: configuration and slot health", () => {
     },
   );
   test(
+    "mariadb: a listed table that does not exist is skipped by the snapshot with a warning",
+    mariadb,
+    async () => {
+      const table = `${run}_snapmissing`;
+      const { logger, lines } = capturingLogger();
+      const owner = { owner: "db", logger } as unknown as ComponentContext;
+      const { context, emitted, checkpoints } = sourceContext(logger);
+      const connection = new MysqlConnection({ url: MYSQL_URL }, owner);
+      await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+      try {
+        await connection.query(`INSERT INTO ${table} VALUES (1), (2)`, []);
+        const config = { connection: "db", tables: [`${table}_gone`, table] };
+        const source = new BinlogCdcSource(connection, config, "snapmissing");
+        await source.start(context);
+        await connection.query(`INSERT INTO ${table} VALUES (3)`, []);
+        await eventually(() => emitted.length >= 3, 10_000, "the snapshot and the insert");
+        await source.stop();
+        assert.deepEqual(
+          emitted.map((m) => {
+            const data = m.data as { op: string; table: string; after: { id: number } };
+            return [data.op, data.table, data.after.id];
+          }),
+          [
+            ["snapshot", table, 1],
+            ["snapshot", table, 2],
+            ["insert", table, 3],
+          ],
+        );
+        assert.equal(checkpoints.size, 1);
+        assert.ok(
+          lines.some((line) => line.level === 40 && line.msg.includes(`test.${table}_gone does not exist`)),
+          "a warning names the missing table",
+        );
+      } finally {
+        await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+        await connection.close();
+      }
+    },
+  );
+  test(
     "postgres: back-pressure from the route is waited out; nothing is lost or reordered",
     service,
     async () => {
