@@ -20,6 +20,8 @@ export interface SnapshotPlan {
   store(messages: MessageInit[], point?: SnapshotPoint): Promise<void>;
   /** A listed table that does not exist: skipped (its changes, if it appears, are streamed). */
   missing(schema: string, table: string): void;
+  /** The source stops: the snapshot ends before its next batch. */
+  signal: AbortSignal;
 }
 
 /** ER_NO_SUCH_TABLE */
@@ -79,13 +81,17 @@ export async function takeSnapshot(reader: mysql.Connection, plan: SnapshotPlan)
         };
         pending.push(changeMessage(plan.system, change, snapshotPosition(lsn, index++)));
         // Kept back by one so the last batch, which carries the point, is never empty.
-        if (pending.length > plan.batchSize) await plan.store(pending.splice(0, plan.batchSize));
+        if (pending.length > plan.batchSize) {
+          plan.signal.throwIfAborted();
+          await plan.store(pending.splice(0, plan.batchSize));
+        }
       }
     } catch (error) {
       if ((error as { errno?: number }).errno !== NO_SUCH_TABLE) throw error;
       plan.missing(schema, table);
     }
   }
+  plan.signal.throwIfAborted();
   await plan.store(pending, point);
   await reader.query("COMMIT");
   return point;

@@ -174,6 +174,10 @@ export class BinlogCdcSource implements Source {
     const settings = this.#settings();
     const { createConnection } = await import("mysql2/promise");
     let reader: Awaited<ReturnType<typeof createConnection>> | undefined;
+    // A stop ends a long snapshot at once: a read waiting on the server fails, and takeSnapshot
+    // checks the signal before each batch. The next start takes the snapshot again.
+    const abort = () => reader?.destroy();
+    context.signal.addEventListener("abort", abort, { once: true });
     try {
       reader = await createConnection({
         host: settings.host as string,
@@ -201,12 +205,14 @@ export class BinlogCdcSource implements Source {
             messages,
             at ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0 }) } : undefined,
           ),
+        signal: context.signal,
         missing: (schema, table) =>
           context.logger.warn(`${where}: table ${schema}.${table} does not exist; nothing to snapshot there`),
       });
       context.logger.info({ route: this.route, binlog: point }, "cdc snapshot stored; streaming changes");
       return { ...point, n: 0 };
     } catch (error) {
+      if (context.signal.aborted) throw new ShuttingDownError();
       if (!(error instanceof NoSnapshotPointError))
         throw isJunctionError(error) ? error : classifyMysql(error, this.connection.name);
       const why = `the server reports no binlog_snapshot_file for a consistent snapshot (MySQL has none; MariaDB does)`;
@@ -214,6 +220,7 @@ export class BinlogCdcSource implements Source {
       context.logger.warn(`${where}: ${why}; starting at the binlog's end without a snapshot`);
       return undefined;
     } finally {
+      context.signal.removeEventListener("abort", abort);
       await reader?.end().catch(() => {});
     }
   }

@@ -6,7 +6,7 @@ import pino from "pino";
 import { eventually } from "../../../test/helpers/engine.js";
 import { serviceTest } from "../../../test/helpers/services.js";
 import type { ComponentContext, SourceContext } from "../../api/component.js";
-import { BackpressureError, ConfigError } from "../../api/errors.js";
+import { BackpressureError, ConfigError, ShuttingDownError } from "../../api/errors.js";
 import type { MessageInit } from "../../api/message.js";
 import { cdcSlots } from "../../observe/metrics.js";
 import { MysqlConnection } from "../mysql/connection.js";
@@ -382,6 +382,35 @@ describe("cdc source: configuration and slot health", () => {
       }
     },
   );
+  test("mariadb: a stop during the snapshot ends it at once; nothing is checkpointed", mariadb, async () => {
+    const table = `${run}_snapstop`;
+    const { logger } = capturingLogger();
+    const owner = { owner: "db", logger } as unknown as ComponentContext;
+    const { context, emitted, checkpoints, abort } = sourceContext(logger, undefined, 100);
+    const connection = new MysqlConnection({ url: MYSQL_URL }, owner);
+    await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+    try {
+      const values = Array.from({ length: 200 }, (_, i) => `(${i + 1})`).join(", ");
+      await connection.query(`INSERT INTO ${table} VALUES ${values}`, []);
+      // 50 batches of 4, each stored in 100 ms: 5 s if it ran to the end.
+      const source = new BinlogCdcSource(
+        connection,
+        { connection: "db", tables: [table], maxTransactionMessages: 4 },
+        "snapstop",
+      );
+      const starting = source.start(context);
+      await eventually(() => emitted.length > 0, 10_000, "the first batch");
+      const stopped = Date.now();
+      abort.abort();
+      await assert.rejects(starting, ShuttingDownError);
+      assert.ok(Date.now() - stopped < 1000, `ended ${Date.now() - stopped} ms after the stop`);
+      assert.ok(emitted.length < 200);
+      assert.equal(checkpoints.size, 0, "the next start takes the snapshot again");
+    } finally {
+      await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+      await connection.close();
+    }
+  });
   test(
     "mariadb: a listed table that does not exist is skipped by the snapshot with a warning",
     mariadb,
