@@ -2,7 +2,7 @@ import { type TSchema, Type } from "typebox";
 
 /** Shared schema pieces, so every component describes durations, sizes and secrets the same way. */
 
-const DURATION_PATTERN = "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$";
+export const DURATION_PATTERN = "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$";
 const SIZE_PATTERN = "^[0-9]+(\\.[0-9]+)?(b|kb|kib|mb|mib|gb|gib)$";
 
 export function Duration(options: { description: string; default?: string; examples?: string[] }) {

@@ -221,6 +221,32 @@ routes:
     );
   });
 
+  test("config: priority and expiration are checked before anything runs", () => {
+    const { model, issues } = parseYaml(
+      `
+connections:
+  broker: { amqp: { url: "${AMQP_URL}" } }
+routes:
+  a:
+    from: { webhook: { path: /a } }
+    to:
+      - amqp: { connection: broker, routingKey: q, priority: 300, expiration: 30x }
+      - amqp: { connection: broker, routingKey: q, priority: "high" }
+      - amqp: { connection: broker, routingKey: q, priority: "{{ p }}", expiration: "{{ ttl }}" }
+      - amqp: { connection: broker, routingKey: q, priority: 0, expiration: 500ms }
+`,
+      "junction.yaml",
+      builtinRegistry(),
+      {},
+    );
+    assert.equal(model, undefined);
+    const text = issues.map(formatIssue).join("\n");
+    assert.match(text, /junction\.yaml:8:.*routes\.a\.to\[0\]\.amqp\.priority/);
+    assert.match(text, /routes\.a\.to\[0\]\.amqp\.expiration/);
+    assert.match(text, /routes\.a\.to\[1\]\.amqp\.priority/);
+    assert.doesNotMatch(text, /to\[2\]|to\[3\]/, "templates, 0 and a duration are fine");
+  });
+
   test("payloads: JSON, text and bytes decode by content type and encode back unchanged", () => {
     assert.deepEqual(decodePayload(Buffer.from('{"a":1}'), "application/json; charset=utf-8", "x"), {
       ok: true,
@@ -649,6 +675,94 @@ routes:
           "the retried publish",
         ).then((body) => assert.deepEqual(body, { n: 2 }));
         assert.equal((await running.engine.store.deadLetters({ route: "limited" })).length, 0);
+      } finally {
+        await running.stop();
+      }
+    },
+  );
+
+  test(
+    "sink: per-message priority orders a priority queue; expiration drops what waits too long; a bad rendering is a dead letter",
+    rabbitmq,
+    async () => {
+      const ranked = await declareQueue(name("pub.ranked"), { "x-max-priority": 10 });
+      const fleeting = await declareQueue(name("pub.fleeting"));
+      const running = await startEngine(`
+connections:
+  broker: { amqp: { url: "${AMQP_URL}" } }
+routes:
+  ranked:
+    concurrency: 1
+    from: { webhook: { path: /ranked } }
+    to: [ { amqp: { connection: broker, routingKey: ${ranked}, priority: "{{ urgency }}", expiration: 1h } } ]
+  fixed:
+    from: { webhook: { path: /fixed } }
+    to: [ { amqp: { connection: broker, routingKey: ${ranked}, priority: 7 } } ]
+  fleeting:
+    from: { webhook: { path: /fleeting } }
+    to: [ { amqp: { connection: broker, routingKey: ${fleeting}, expiration: "{{ ttl }}" } } ]
+`);
+      try {
+        const post = async (path: string, body: unknown) =>
+          assert.equal(
+            (
+              await fetch(`${running.url}${path}`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify(body),
+              })
+            ).status,
+            202,
+          );
+        for (const [n, urgency] of [
+          [1, 1],
+          [2, 9],
+          [3, 5],
+        ])
+          await post("/ranked", { n, urgency });
+        await post("/fixed", { n: 4 });
+        await eventually(async () => (await ready(ranked)) === 4, 5000, "4 messages in the priority queue");
+        const order: unknown[] = [];
+        for (let i = 0; i < 4; i++) {
+          const got = await rabbit().basicGet({ queue: ranked, noAck: true });
+          order.push([(got?.body as { n: number }).n, got?.priority, got?.expiration]);
+        }
+        assert.deepEqual(
+          order,
+          [
+            [2, 9, "3600000"],
+            [4, 7, undefined],
+            [3, 5, "3600000"],
+            [1, 1, "3600000"],
+          ],
+          "highest priority first; the TTL travels as milliseconds",
+        );
+
+        await post("/fleeting", { n: 1, ttl: "100ms" });
+        await post("/fleeting", { n: 2, ttl: 60000 });
+        await eventually(async () => (await ready(fleeting)) === 2, 5000, "both published");
+        await eventually(async () => (await ready(fleeting)) === 1, 5000, "the 100 ms one expired");
+        const kept = await rabbit().basicGet({ queue: fleeting, noAck: true });
+        assert.deepEqual([kept?.body, kept?.expiration], [{ n: 2, ttl: 60000 }, "60000"]);
+
+        await post("/ranked", { n: 5, urgency: "high" });
+        await post("/fleeting", { n: 6, ttl: "soon" });
+        const dead = await eventually(
+          async () => {
+            const letters = await running.engine.store.deadLetters();
+            return letters.length === 2 ? letters : undefined;
+          },
+          10_000,
+          "2 dead letters",
+        );
+        const byRoute = Object.fromEntries(dead.map((letter) => [letter.route, letter.error]));
+        assert.equal(byRoute.ranked.code, "JUNCTION_AMQP_BAD_PROPERTY");
+        assert.match(
+          byRoute.ranked.message,
+          /amqp sink in route "ranked": priority rendered as "high", not an integer from 0 to 255/,
+        );
+        assert.match(byRoute.fleeting.message, /expiration rendered as "soon", not a duration/);
+        assert.equal(await ready(ranked), 0, "nothing published for them");
       } finally {
         await running.stop();
       }

@@ -1,5 +1,5 @@
 import { type Static, Type } from "typebox";
-import { Duration, Secret, Size, Template } from "../../config/schema-types.js";
+import { DURATION_PATTERN, Duration, Secret, Size, Template } from "../../config/schema-types.js";
 import { formatOptionSchema } from "../../formats/index.js";
 
 const Arguments = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
@@ -186,6 +186,28 @@ export const AmqpSinkSchema = Type.Object(
     headers: Type.Optional(
       Type.Record(Type.String(), Template({ description: "Header value." }), {
         description: "Extra AMQP headers; values are templates.",
+      }),
+    ),
+    priority: Type.Optional(
+      Type.Union(
+        [
+          Type.Integer({ minimum: 0, maximum: 255 }),
+          Type.String({ "x-format": "template", pattern: "\\{\\{", examples: ["{{ priority }}"] }),
+        ],
+        {
+          description:
+            "The message's priority (0 to 255), or a template rendered per message; it orders messages in a queue declared with `x-max-priority` (see the topology's `arguments`). A rendering that is not such an integer makes the message a dead letter (`JUNCTION_AMQP_BAD_PROPERTY`).",
+          examples: [5, "{{ $message.headers.urgency = 'high' ? 9 : 1 }}"],
+        },
+      ),
+    ),
+    expiration: Type.Optional(
+      Type.String({
+        "x-format": "template",
+        pattern: `^(${DURATION_PATTERN.slice(1, -1)}|.*\\{\\{.*)$`,
+        description:
+          "Per-message TTL (AMQP `expiration`): a duration, or a template rendered per message to a duration or a number of milliseconds. The broker drops (or dead-letters) the message once it waited that long in a queue. A rendering that is neither makes the message a dead letter (`JUNCTION_AMQP_BAD_PROPERTY`).",
+        examples: ["30s", "{{ ttlMs }}"],
       }),
     ),
     persistent: Type.Optional(

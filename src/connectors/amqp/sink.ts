@@ -16,6 +16,7 @@ import { amqpCode, brokerReason, isPermanent, rejectedError } from "./errors.js"
 import { publishProperties } from "./headers.js";
 import { InFlightLimit } from "./in-flight.js";
 import { encodePayload } from "./payload.js";
+import { expirationOf, priorityOf } from "./publish-options.js";
 
 const CLOSE_GRACE_MS = 2000;
 /** Returns are matched to publishes by message id; this bounds what an odd broker could leave behind. */
@@ -58,14 +59,26 @@ export class AmqpSink implements Sink {
     const extra: Record<string, string> = {};
     for (const [name, template] of Object.entries(this.config.headers ?? {}))
       extra[name] = await render(template);
+    const where = `amqp sink in route "${this.context.owner}"`;
+    const priority = await priorityOf(this.config.priority, render, where);
+    const expiration = await expirationOf(this.config.expiration, render, where);
     const { body, contentType } = this.#format
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);
-    const where = `exchange "${exchange || "(default)"}" with routing key "${routingKey}"`;
+    const target = `exchange "${exchange || "(default)"}" with routing key "${routingKey}"`;
+    const options = { priority, expiration };
 
     await this.#limit.acquire(signal);
     try {
-      await this.#publish(message, signal, { exchange, routingKey, body, contentType, extra, where });
+      await this.#publish(message, signal, {
+        exchange,
+        routingKey,
+        body,
+        contentType,
+        extra,
+        target,
+        options,
+      });
     } finally {
       this.#limit.release();
     }
@@ -80,10 +93,11 @@ export class AmqpSink implements Sink {
       body: Buffer | string;
       contentType: string;
       extra: Record<string, string>;
-      where: string;
+      target: string;
+      options: { priority: number | undefined; expiration: string | undefined };
     },
   ): Promise<void> {
-    const { exchange, routingKey, body, contentType, extra, where } = out;
+    const { exchange, routingKey, body, contentType, extra, target: where, options } = out;
     const label = this.#connection.label;
     const channel = await this.#confirmChannel();
     this.#returned.delete(message.id);
@@ -96,6 +110,8 @@ export class AmqpSink implements Sink {
             mandatory: this.config.mandatory ?? true,
             durable: this.config.persistent ?? true,
             ...publishProperties(message, contentType, extra),
+            ...(options.priority === undefined ? {} : { priority: options.priority }),
+            ...(options.expiration === undefined ? {} : { expiration: options.expiration }),
           },
           body,
         ),
