@@ -725,7 +725,8 @@ routes:
         const order: unknown[] = [];
         for (let i = 0; i < 4; i++) {
           const got = await rabbit().basicGet({ queue: ranked, noAck: true });
-          order.push([(got?.body as { n: number }).n, got?.priority, got?.expiration]);
+          assert.ok(got, "a message for each publish");
+          order.push([(got.body as { n: number }).n, got.priority, got.expiration]);
         }
         assert.deepEqual(
           order,
