@@ -771,6 +771,183 @@ routes:
   );
 
   test(
+    "request: enrich asks a service over direct reply-to; no queue fails at once; no reply times out and expires",
+    rabbitmq,
+    async () => {
+      const service = await declareQueue(name("rpc.stock"));
+      const silent = await declareQueue(name("rpc.silent"));
+      const seen: AsyncMessage[] = [];
+      const responder = rabbit().createConsumer(
+        { queue: service, queueOptions: { passive: true } },
+        async (request, reply) => {
+          seen.push(request);
+          const { sku } = request.body as { sku: string };
+          if (sku === "TEXT") await reply("plain words", { contentType: "text/plain" });
+          else if (sku === "BAD") await reply(Buffer.from("{oops"), { contentType: "application/json" });
+          else await reply({ sku, warehouse: `W-${sku}` }, { contentType: "application/json" });
+        },
+      );
+      const receiver = await new Receiver().start();
+      const running = await startEngine(`
+connections:
+  broker: { amqp: { url: "${AMQP_URL}" } }
+policies:
+  twice: { retry: { attempts: 2, initial: 50ms, max: 50ms } }
+routes:
+  ask:
+    from: { webhook: { path: /ask } }
+    steps:
+      - enrich: { with: { amqp: { connection: broker, routingKey: ${service}, headers: { tenant: "t-{{ sku }}" } } }, into: stock }
+    to: [ { http: { url: "${receiver.url}/out" } } ]
+  nobody:
+    policy: twice
+    from: { webhook: { path: /nobody } }
+    steps:
+      - enrich: { with: { amqp: { connection: broker, routingKey: ${name("rpc.absent")}, timeout: 10s } }, into: stock }
+    to: [ { http: { url: "${receiver.url}/never" } } ]
+  silent:
+    policy: twice
+    from: { webhook: { path: /silent } }
+    steps:
+      - enrich: { with: { amqp: { connection: broker, routingKey: ${silent}, timeout: 300ms } }, into: stock }
+    to: [ { http: { url: "${receiver.url}/never" } } ]
+`);
+      try {
+        const post = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
+          assert.equal(
+            (
+              await fetch(`${running.url}${path}`, {
+                method: "POST",
+                headers: { "content-type": "application/json", ...headers },
+                body: JSON.stringify(body),
+              })
+            ).status,
+            202,
+          );
+        await post("/ask", { sku: "A1" }, { "x-correlation-id": "corr-42" });
+        await post("/ask", { sku: "TEXT" });
+        const out = await eventually(
+          () => (receiver.requests.length >= 2 ? receiver.requests : undefined),
+          10_000,
+          "both enriched messages",
+        );
+        const bodies = out.map((request) => JSON.parse(request.body));
+        assert.deepEqual(
+          bodies.map((body) => body.stock),
+          [{ sku: "A1", warehouse: "W-A1" }, "plain words"],
+          "a JSON reply as data, a text reply as a string",
+        );
+        const first = seen[0];
+        assert.deepEqual(first.body, { sku: "A1" });
+        assert.equal(first.headers?.tenant, "t-A1");
+        assert.equal(
+          first.headers?.["correlation-id"],
+          "corr-42",
+          "the message's correlation id in the header",
+        );
+        assert.notEqual(first.correlationId, "corr-42", "the property carries the request's own id");
+        assert.match(
+          String(first.replyTo),
+          /^amq\.rabbitmq\.reply-to\./,
+          "direct reply-to (the broker names the channel)",
+        );
+        assert.equal(first.expiration, "5000", "the request expires with its timeout");
+
+        const started = Date.now();
+        await post("/ask", { sku: "BAD" });
+        await post("/nobody", { sku: "B" });
+        await post("/silent", { sku: "C" });
+        const dead = await eventually(
+          async () => {
+            const letters = await running.engine.store.deadLetters();
+            return letters.length === 3 ? letters : undefined;
+          },
+          10_000,
+          "3 dead letters",
+        );
+        const byRoute = Object.fromEntries(dead.map((letter) => [letter.route, letter]));
+        assert.equal(byRoute.ask.error.code, "JUNCTION_AMQP_BAD_REPLY");
+        assert.match(byRoute.ask.error.message, /the reply cannot be read: the payload is not valid JSON/);
+        assert.equal(byRoute.ask.attempts.length, 1, "an unreadable reply is not asked again");
+        assert.equal(byRoute.nobody.error.code, "JUNCTION_AMQP_NO_RESPONDER");
+        assert.match(byRoute.nobody.error.message, /the broker returned the request: no queue is bound/);
+        assert.equal(byRoute.nobody.attempts.length, 2, "retried, then given up");
+        assert.equal(byRoute.silent.error.code, "JUNCTION_AMQP_REPLY_TIMEOUT");
+        assert.match(byRoute.silent.error.message, /no reply within 300 ms/);
+        assert.ok(
+          Date.now() - started < 8000,
+          "a returned request fails at once, not after its 10 s timeout",
+        );
+        await eventually(async () => (await ready(silent)) === 0, 5000, "the unanswered requests expired");
+        assert.equal(receiver.requests.length, 2);
+      } finally {
+        await running.stop();
+        await responder.close();
+        await receiver.close();
+      }
+    },
+  );
+
+  test(
+    "request: a connection cut while a request waits fails it retryably; the retry gets the reply",
+    rabbitmq,
+    async () => {
+      const service = await declareQueue(name("rpc.slow"));
+      let asked = 0;
+      const responder = rabbit().createConsumer(
+        { queue: service, queueOptions: { passive: true } },
+        async (request, reply) => {
+          asked++;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await reply({ answer: (request.body as { n: number }).n * 2 }, { contentType: "application/json" });
+        },
+      );
+      const proxy = await new TcpProxy(5672).start();
+      const receiver = await new Receiver().start();
+      const running = await startEngine(`
+connections:
+  flaky: { amqp: { url: "amqp://guest:guest@127.0.0.1:${proxy.port}" } }
+policies:
+  steady: { retry: { attempts: 10, initial: 100ms, max: 500ms } }
+routes:
+  ask:
+    policy: steady
+    from: { webhook: { path: /ask } }
+    steps:
+      - enrich: { with: { amqp: { connection: flaky, routingKey: ${service}, timeout: 5s } }, into: result }
+    to: [ { http: { url: "${receiver.url}/out" } } ]
+`);
+      try {
+        const answer = await fetch(`${running.url}/ask`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ n: 21 }),
+        });
+        assert.equal(answer.status, 202);
+        await eventually(() => asked >= 1, 5000, "the service to get the request");
+        proxy.cut();
+        const out = await eventually(
+          () => (receiver.requests.length > 0 ? receiver.requests : undefined),
+          10_000,
+          "the enriched message",
+        );
+        assert.deepEqual(JSON.parse(out[0].body).result, { answer: 42 });
+        assert.ok(asked >= 2, "asked again after the cut");
+        const retry = (await running.engine.store.journal({ limit: 100 })).find(
+          (entry) => entry.route === "ask" && entry.outcome === "retry",
+        );
+        assert.equal(retry?.error?.code, "JUNCTION_AMQP_CONNECTION");
+        assert.match(String(retry?.error?.message), /closed while a request waited for its reply/);
+      } finally {
+        await running.stop();
+        await responder.close();
+        await receiver.close();
+        await proxy.close();
+      }
+    },
+  );
+
+  test(
     "wrong credentials or no broker: the startup error names the connection, never the password",
     rabbitmq,
     async () => {

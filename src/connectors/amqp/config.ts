@@ -247,3 +247,42 @@ export const AmqpSinkSchema = Type.Object(
   { additionalProperties: false },
 );
 export type AmqpSinkConfig = Static<typeof AmqpSinkSchema>;
+
+export const AmqpRequestSchema = Type.Object(
+  {
+    connection: Type.String({
+      description: "A connection declared under `connections:` with `amqp`.",
+      examples: ["broker"],
+    }),
+    exchange: Type.Optional(
+      Template({
+        description:
+          'Exchange to send the request to; `""` is the default exchange, which routes to the queue named by the routing key.',
+        default: "",
+      }),
+    ),
+    routingKey: Template({
+      description: "Routing key: with the default exchange, the queue the service consumes.",
+      examples: ["stock.lookup", "prices.{{ currency }}"],
+    }),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Template({ description: "Header value." }), {
+        description: "Extra AMQP headers; values are templates.",
+      }),
+    ),
+    timeout: Type.Optional(
+      Duration({
+        description:
+          "Largest wait for the reply; also the request's `expiration`, so a service that reads it later never answers a caller that gave up.",
+        default: "5s",
+      }),
+    ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How the request is encoded and the reply decoded. Unset: the request as JSON (or text, or bytes, by the message's content type) and the reply by its content type.",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AmqpRequestConfig = Static<typeof AmqpRequestSchema>;
