@@ -71,6 +71,8 @@ export class AmqpRequester implements Requester {
     const reply = new Promise<AsyncMessage>((resolve, reject) =>
       session.pending.set(correlationId, { resolve, reject }),
     );
+    // It may fail (time out, be returned) while the publish is still being written: handled below.
+    reply.catch(() => {});
     const { correlationId: _ours, ...properties } = publishProperties(message, contentType, extra);
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => session.pending.get(correlationId)?.reject(interrupted(where, signal));
