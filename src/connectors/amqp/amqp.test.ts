@@ -171,6 +171,21 @@ function sourceContext(
   };
 }
 
+/** POST JSON to a webhook of the running engine and expect it taken in (202). */
+async function accepted(
+  running: RunningEngine,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const answer = await fetch(`${running.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  assert.equal(answer.status, 202, `POST ${path}`);
+}
+
 const rabbitmq = await serviceTest("rabbitmq");
 
 // ---- tests --------------------------------------------------------------------------------------
@@ -703,17 +718,7 @@ routes:
     to: [ { amqp: { connection: broker, routingKey: ${fleeting}, expiration: "{{ ttl }}" } } ]
 `);
       try {
-        const post = async (path: string, body: unknown) =>
-          assert.equal(
-            (
-              await fetch(`${running.url}${path}`, {
-                method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify(body),
-              })
-            ).status,
-            202,
-          );
+        const post = (path: string, body: unknown) => accepted(running, path, body);
         for (const [n, urgency] of [
           [1, 1],
           [2, 9],
@@ -813,17 +818,8 @@ routes:
     to: [ { http: { url: "${receiver.url}/never" } } ]
 `);
       try {
-        const post = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
-          assert.equal(
-            (
-              await fetch(`${running.url}${path}`, {
-                method: "POST",
-                headers: { "content-type": "application/json", ...headers },
-                body: JSON.stringify(body),
-              })
-            ).status,
-            202,
-          );
+        const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+          accepted(running, path, body, headers);
         await post("/ask", { sku: "A1" }, { "x-correlation-id": "corr-42" });
         await post("/ask", { sku: "TEXT" });
         const out = await eventually(
@@ -918,12 +914,7 @@ routes:
     to: [ { http: { url: "${receiver.url}/out" } } ]
 `);
       try {
-        const answer = await fetch(`${running.url}/ask`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ n: 21 }),
-        });
-        assert.equal(answer.status, 202);
+        await accepted(running, "/ask", { n: 21 });
         await eventually(() => asked >= 1, 5000, "the service to get the request");
         proxy.cut();
         const out = await eventually(

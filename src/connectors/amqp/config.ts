@@ -165,12 +165,22 @@ export const AmqpSourceSchema = Type.Object(
 );
 export type AmqpSourceConfig = Static<typeof AmqpSourceSchema>;
 
+/** The connection a sink or request publishes on. */
+const publisherConnection = Type.String({
+  description: "A connection declared under `connections:` with `amqp`.",
+  examples: ["broker"],
+});
+
+/** Headers a sink or request adds to each publish. */
+const extraHeaders = Type.Optional(
+  Type.Record(Type.String(), Template({ description: "Header value." }), {
+    description: "Extra AMQP headers; values are templates.",
+  }),
+);
+
 export const AmqpSinkSchema = Type.Object(
   {
-    connection: Type.String({
-      description: "A connection declared under `connections:` with `amqp`.",
-      examples: ["broker"],
-    }),
+    connection: publisherConnection,
     exchange: Type.Optional(
       Template({
         description:
@@ -183,11 +193,7 @@ export const AmqpSinkSchema = Type.Object(
       description: "Routing key; a template.",
       examples: ["order.{{ status }}", "orders.warehouse"],
     }),
-    headers: Type.Optional(
-      Type.Record(Type.String(), Template({ description: "Header value." }), {
-        description: "Extra AMQP headers; values are templates.",
-      }),
-    ),
+    headers: extraHeaders,
     priority: Type.Optional(
       Type.Union(
         [
@@ -250,10 +256,7 @@ export type AmqpSinkConfig = Static<typeof AmqpSinkSchema>;
 
 export const AmqpRequestSchema = Type.Object(
   {
-    connection: Type.String({
-      description: "A connection declared under `connections:` with `amqp`.",
-      examples: ["broker"],
-    }),
+    connection: publisherConnection,
     exchange: Type.Optional(
       Template({
         description:
@@ -265,11 +268,7 @@ export const AmqpRequestSchema = Type.Object(
       description: "Routing key: with the default exchange, the queue the service consumes.",
       examples: ["stock.lookup", "prices.{{ currency }}"],
     }),
-    headers: Type.Optional(
-      Type.Record(Type.String(), Template({ description: "Header value." }), {
-        description: "Extra AMQP headers; values are templates.",
-      }),
-    ),
+    headers: extraHeaders,
     timeout: Type.Optional(
       Duration({
         description:
