@@ -73,7 +73,12 @@ export class AmqpRequester implements Requester {
     );
     // It may fail (time out, be returned) while the publish is still being written: handled below.
     reply.catch(() => {});
-    const { correlationId: _ours, ...properties } = publishProperties(message, contentType, extra);
+    // The property carries the request's own id; the message's went into the `correlation-id` header.
+    const { correlationId: _messageCorrelation, ...properties } = publishProperties(
+      message,
+      contentType,
+      extra,
+    );
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => session.pending.get(correlationId)?.reject(interrupted(where, signal));
     try {
