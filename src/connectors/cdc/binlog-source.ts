@@ -18,6 +18,11 @@ interface BinlogPosition {
   file: string;
   pos: number;
   n: number;
+  /**
+   * MariaDB: the GTID position at the same point (`domain-server-seq`, one per replication domain),
+   * so a source whose binlog file is gone (purged, or a failover to another server) resumes there.
+   */
+  gtid?: string;
 }
 
 /** A transaction (or a chunk of a large one) ready to be stored, in binlog order. */
@@ -65,6 +70,10 @@ export class BinlogCdcSource implements Source {
   #draining: Promise<void> | undefined;
   #tx: OpenTransaction | undefined;
   #resume: BinlogPosition | undefined;
+  /** MariaDB: the last GTID seen per replication domain (undefined on MySQL): the checkpoint's `gtid`. */
+  #gtids: Map<string, string> | undefined;
+  /** The stored position this start resumes by GTID, its binlog file being gone. */
+  #byGtid: BinlogPosition | undefined;
   #failed = false;
   #starting = false;
   #shapes = new Map<string, string>();
@@ -147,10 +156,23 @@ export class BinlogCdcSource implements Source {
       const status = await this.connection.query("SHOW MASTER STATUS", []);
       if (!status[0])
         throw new ConfigError(`${where}: SHOW MASTER STATUS returned nothing (is the binlog on?)`);
-      resume = { file: String(status[0].File), pos: Number(status[0].Position), n: 0 };
+      const at = { file: String(status[0].File), pos: Number(status[0].Position) };
+      resume = { ...at, n: 0, ...(await this.#gtidAt(at)) };
       await emitDurably(context, [], { key: CHECKPOINT, value: JSON.stringify(resume) });
     }
     this.#resume = resume;
+    this.#byGtid = stored ? await this.#resumeByGtid(resume, where, context) : undefined;
+    // A checkpoint written before positions carried GTIDs gets one from the server.
+    const gtid = resume.gtid ?? (this.#byGtid ? undefined : (await this.#gtidAt(resume)).gtid);
+    this.#gtids =
+      gtid === undefined
+        ? undefined
+        : new Map(
+            gtid
+              .split(",")
+              .filter(Boolean)
+              .map((g) => [g.split("-")[0], g]),
+          );
 
     this.#ZongJi = ZongJi;
     this.#stored = resume;
@@ -199,11 +221,13 @@ export class BinlogCdcSource implements Source {
         system: this.#system,
         batchSize: this.#max,
         keyColumns: (schema, table) => this.#keyColumns(schema, table),
-        store: (messages, at) =>
+        store: async (messages, at) =>
           emitDurably(
             context,
             messages,
-            at ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0 }) } : undefined,
+            at
+              ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0, ...(await this.#gtidAt(at)) }) }
+              : undefined,
           ),
         signal: context.signal,
         missing: (schema, table) =>
@@ -223,6 +247,38 @@ export class BinlogCdcSource implements Source {
       context.signal.removeEventListener("abort", abort);
       await reader?.end().catch(() => {});
     }
+  }
+
+  /**
+   * When the checkpoint's binlog file is no longer on the server (purged, or another server after a
+   * failover), the checkpoint itself if it holds a GTID position to resume from; an error otherwise.
+   */
+  async #resumeByGtid(
+    resume: BinlogPosition,
+    where: string,
+    context: SourceContext,
+  ): Promise<BinlogPosition | undefined> {
+    const logs = await this.connection.query("SHOW BINARY LOGS", []);
+    if (logs.some((log) => String(log.Log_name) === resume.file)) return undefined;
+    if (resume.gtid === undefined) {
+      throw new ConfigError(
+        `${where}: binlog file ${resume.file} of the checkpoint is not on the server (purged, or another server) and the checkpoint holds no GTID position; changes since it cannot be read. Give the route a new name to start afresh (with a snapshot)`,
+      );
+    }
+    context.logger.warn(
+      { checkpoint: resume },
+      `${where}: binlog file ${resume.file} is not on the server; resuming from GTID position ${resume.gtid || "(empty)"}`,
+    );
+    return resume;
+  }
+
+  /** MariaDB's GTID position at a binlog position (BINLOG_GTID_POS); none on MySQL. */
+  async #gtidAt(at: { file: string; pos: number }): Promise<{ gtid?: string }> {
+    const rows = await this.connection
+      .query("SELECT BINLOG_GTID_POS(?, ?) AS pos", [at.file, at.pos])
+      .catch(() => []);
+    const pos = rows[0]?.pos;
+    return pos === undefined || pos === null ? {} : { gtid: String(pos) };
   }
 
   /** Open the binlog stream at `resume` (a transaction boundary, or a chunked transaction's start). */
@@ -260,8 +316,9 @@ export class BinlogCdcSource implements Source {
     });
     zongji.start({
       serverId: this.#serverId,
-      filename: resume.file,
-      position: resume.pos,
+      ...(resume === this.#byGtid
+        ? { gtidSet: resume.gtid }
+        : { filename: resume.file, position: resume.pos }),
       includeEvents: ["tablemap", "writerows", "updaterows", "deleterows", "xid", "rotate", "query"],
       ...(this.#tables ? { includeSchema: includeSchema(this.#tables) } : {}),
     });
@@ -298,7 +355,9 @@ export class BinlogCdcSource implements Source {
         const file = zongji.options.filename ?? this.#resume!.file;
         const start = zongji.options.position ?? this.#resume!.pos;
         const resume = this.#resume;
-        const skip = resume && resume.n > 0 && resume.file === file && resume.pos === start ? resume.n : 0;
+        // Resumed by GTID, the first transaction is the one the checkpoint is inside of.
+        const inside = resume === this.#byGtid || (resume?.file === file && resume?.pos === start);
+        const skip = resume && resume.n > 0 && inside ? resume.n : 0;
         tx = { file, start, seen: 0, skip, buffer: [] };
         this.#tx = tx;
       }
@@ -316,7 +375,12 @@ export class BinlogCdcSource implements Source {
             lsn: `${tx.file}:${tx.start}`,
             txid: event.gtid ?? null,
             commitTime: new Date(event.timestamp).toISOString(),
-            checkpoint: { file: tx.file, pos: tx.start, n: chunk[chunk.length - 1].index + 1 },
+            checkpoint: {
+              file: tx.file,
+              pos: tx.start,
+              n: chunk[chunk.length - 1].index + 1,
+              ...this.#gtidField(),
+            },
           });
         }
       }
@@ -326,8 +390,10 @@ export class BinlogCdcSource implements Source {
       const tx = this.#tx;
       this.#tx = undefined;
       this.#resume = undefined; // past the resume point: no more skipping
+      if (this.#gtids && typeof event.gtid === "string")
+        this.#gtids.set(event.gtid.split("-")[0], event.gtid);
       const file = zongji.options.filename ?? tx?.file ?? "";
-      const after: BinlogPosition = { file, pos: event.nextPosition, n: 0 };
+      const after: BinlogPosition = { file, pos: event.nextPosition, n: 0, ...this.#gtidField() };
       const changes = (tx?.buffer ?? []).map((item, i, all) => ({ ...item, last: i === all.length - 1 }));
       if (changes.length === 0) return;
       this.#push({
@@ -367,6 +433,11 @@ export class BinlogCdcSource implements Source {
         `cdc: table ${relation} changed shape; rows from here on carry the new columns`,
       );
     }
+  }
+
+  /** The GTID position after the transactions read so far, for a checkpoint. */
+  #gtidField(): { gtid?: string } {
+    return this.#gtids ? { gtid: [...this.#gtids.values()].sort().join(",") } : {};
   }
 
   #wanted(schema: string, table: string): boolean {

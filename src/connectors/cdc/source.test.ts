@@ -382,6 +382,79 @@ describe("cdc source: configuration and slot health", () => {
       }
     },
   );
+  test(
+    "mariadb: a checkpoint whose binlog file is gone resumes from its GTID position, inside a chunked transaction too",
+    mariadb,
+    async () => {
+      const table = `${run}_gtid`;
+      const { logger, lines } = capturingLogger();
+      const owner = { owner: "db", logger } as unknown as ComponentContext;
+      let failed = false;
+      const { context, emitted, checkpoints, lost } = sourceContext(logger, (messages) => {
+        const index = (messages[0]?.data as { index?: number } | undefined)?.index;
+        if (failed || index !== 8) return false;
+        failed = true;
+        return true;
+      });
+      const config = { connection: "db", tables: [table], snapshot: false, maxTransactionMessages: 8 };
+      const connection = new MysqlConnection({ url: MYSQL_URL }, owner);
+      await connection.query(`CREATE TABLE ${table} (id int PRIMARY KEY) ENGINE=InnoDB`, []);
+      try {
+        const first = new BinlogCdcSource(connection, config, "gtid");
+        await first.start(context);
+        await connection.query(`INSERT INTO ${table} VALUES (1)`, []);
+        await eventually(() => emitted.length === 1, 10_000, "the first insert");
+        const afterFirst = JSON.parse(checkpoints.get("binlog")!);
+        assert.match(afterFirst.gtid, /^\d+-\d+-\d+$/, "the checkpoint carries the GTID position");
+        // 20 changes in one transaction, stored in chunks of 8: the second chunk fails.
+        const values = Array.from({ length: 20 }, (_, i) => `(${i + 2})`).join(", ");
+        await connection.query(`INSERT INTO ${table} VALUES ${values}`, []);
+        await eventually(() => lost.length > 0, 10_000, "the store failure");
+        await first.stop();
+        const inside = JSON.parse(checkpoints.get("binlog")!);
+        assert.equal(inside.n, 8, "8 changes of the transaction stored");
+        assert.equal(inside.gtid, afterFirst.gtid, "the position before the transaction");
+        await connection.query(`INSERT INTO ${table} VALUES (30)`, []);
+        // As after a failover: the file of the checkpoint is not on this server.
+        checkpoints.set("binlog", JSON.stringify({ ...inside, file: "gone-bin.000042", pos: 4 }));
+        const second = new BinlogCdcSource(connection, config, "gtid");
+        await second.start(context);
+        await eventually(() => emitted.length >= 1 + 20 + 1, 10_000, "the rest");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await second.stop();
+        assert.deepEqual(
+          emitted.map((m) => (m.data as { after: { id: number } }).after.id),
+          [1, ...Array.from({ length: 20 }, (_, i) => i + 2), 30],
+          "each change once, in order",
+        );
+        assert.ok(
+          lines.some(
+            (line) =>
+              line.level === 40 &&
+              /gone-bin\.000042 is not on the server; resuming from GTID position/.test(line.msg),
+          ),
+        );
+        assert.notEqual(
+          JSON.parse(checkpoints.get("binlog")!).file,
+          "gone-bin.000042",
+          "back on file positions",
+        );
+
+        // Without a GTID position there is nothing to resume from: said, not retried for ever.
+        checkpoints.set("binlog", JSON.stringify({ file: "gone-bin.000042", pos: 4, n: 0 }));
+        const third = new BinlogCdcSource(connection, config, "gtid");
+        await assert.rejects(
+          third.start(context),
+          (error: unknown) =>
+            error instanceof ConfigError &&
+            /gone-bin\.000042 of the checkpoint is not on the server/.test(error.message),
+        );
+      } finally {
+        await connection.query(`DROP TABLE IF EXISTS ${table}`, []);
+        await connection.close();
+      }
+    },
+  );
   test("mariadb: a stop during the snapshot ends it at once; nothing is checkpointed", mariadb, async () => {
     const table = `${run}_snapstop`;
     const { logger } = capturingLogger();
