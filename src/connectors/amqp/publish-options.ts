@@ -10,11 +10,11 @@ const MAX_PRIORITY = 255;
  * rendering that is not an integer from 0 to 255 fails this message for good (a dead letter).
  */
 export async function priorityOf(
-  configured: number | string | undefined,
+  configured: number | string,
   render: Render,
   where: string,
-): Promise<number | undefined> {
-  if (configured === undefined || typeof configured === "number") return configured;
+): Promise<number> {
+  if (typeof configured === "number") return configured;
   const text = (await render(configured)).trim();
   const priority = Number(text);
   if (text === "" || !Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
@@ -27,12 +27,7 @@ export async function priorityOf(
  * The message's per-message TTL as AMQP's `expiration` (milliseconds, as text): a duration
  * (`30s`), or a template rendered per message to a duration or a number of milliseconds.
  */
-export async function expirationOf(
-  configured: string | undefined,
-  render: Render,
-  where: string,
-): Promise<string | undefined> {
-  if (configured === undefined) return undefined;
+export async function expirationOf(configured: string, render: Render, where: string): Promise<string> {
   const text = (await render(configured)).trim();
   if (/^[0-9]+$/.test(text)) return String(Number(text));
   try {

@@ -59,9 +59,12 @@ export class AmqpSink implements Sink {
     const extra: Record<string, string> = {};
     for (const [name, template] of Object.entries(this.config.headers ?? {}))
       extra[name] = await render(template);
+    const { priority: givenPriority, expiration: givenExpiration } = this.config;
     const where = `amqp sink in route "${this.context.owner}"`;
-    const priority = await priorityOf(this.config.priority, render, where);
-    const expiration = await expirationOf(this.config.expiration, render, where);
+    // Awaited only when configured: most sinks set neither, and the relay path counts each await.
+    const priority = givenPriority === undefined ? undefined : await priorityOf(givenPriority, render, where);
+    const expiration =
+      givenExpiration === undefined ? undefined : await expirationOf(givenExpiration, render, where);
     const { body, contentType } = this.#format
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);
