@@ -23,6 +23,8 @@ interface BinlogPosition {
    * so a source whose binlog file is gone (purged, or a failover to another server) resumes there.
    */
   gtid?: string;
+  /** The server's `server_id` when the position was taken: file positions mean nothing on another. */
+  server?: string;
 }
 
 /** A transaction (or a chunk of a large one) ready to be stored, in binlog order. */
@@ -74,6 +76,8 @@ export class BinlogCdcSource implements Source {
   #gtids: Map<string, string> | undefined;
   /** The stored position this start resumes by GTID, its binlog file being gone. */
   #byGtid: BinlogPosition | undefined;
+  /** This server's `server_id`, written into every checkpoint. */
+  #server: string | undefined;
   #failed = false;
   #starting = false;
   #shapes = new Map<string, string>();
@@ -146,6 +150,9 @@ export class BinlogCdcSource implements Source {
       );
     }
 
+    this.#server = await this.connection
+      .query("SELECT @@server_id AS id", [])
+      .then((rows) => (rows[0]?.id === undefined ? undefined : String(rows[0].id)));
     const stored = context.checkpoint(CHECKPOINT);
     let resume = stored ? (JSON.parse(stored) as BinlogPosition) : undefined;
     // No checkpoint: the first start, or a crash during the snapshot (redone: at-least-once).
@@ -157,7 +164,7 @@ export class BinlogCdcSource implements Source {
       if (!status[0])
         throw new ConfigError(`${where}: SHOW MASTER STATUS returned nothing (is the binlog on?)`);
       const at = { file: String(status[0].File), pos: Number(status[0].Position) };
-      resume = { ...at, n: 0, ...(await this.#gtidAt(at)) };
+      resume = { ...at, n: 0, ...(await this.#gtidAt(at)), ...this.#serverField() };
       await emitDurably(context, [], { key: CHECKPOINT, value: JSON.stringify(resume) });
     }
     this.#resume = resume;
@@ -226,7 +233,10 @@ export class BinlogCdcSource implements Source {
             context,
             messages,
             at
-              ? { key: CHECKPOINT, value: JSON.stringify({ ...at, n: 0, ...(await this.#gtidAt(at)) }) }
+              ? {
+                  key: CHECKPOINT,
+                  value: JSON.stringify({ ...at, n: 0, ...(await this.#gtidAt(at)), ...this.#serverField() }),
+                }
               : undefined,
           ),
         signal: context.signal,
@@ -250,24 +260,30 @@ export class BinlogCdcSource implements Source {
   }
 
   /**
-   * When the checkpoint's binlog file is no longer on the server (purged, or another server after a
-   * failover), the checkpoint itself if it holds a GTID position to resume from; an error otherwise.
+   * When the checkpoint's file position cannot be used here (its binlog file is gone, purged, or it
+   * was taken on another server, after a failover), the checkpoint itself if it holds a GTID position
+   * to resume from; an error otherwise.
    */
   async #resumeByGtid(
     resume: BinlogPosition,
     where: string,
     context: SourceContext,
   ): Promise<BinlogPosition | undefined> {
+    const otherServer = resume.server !== undefined && resume.server !== this.#server;
     const logs = await this.connection.query("SHOW BINARY LOGS", []);
-    if (logs.some((log) => String(log.Log_name) === resume.file)) return undefined;
+    const gone = !logs.some((log) => String(log.Log_name) === resume.file);
+    if (!otherServer && !gone) return undefined;
+    const why = otherServer
+      ? `the checkpoint was taken on server ${resume.server}, this is server ${this.#server}`
+      : `binlog file ${resume.file} of the checkpoint is not on the server (purged, or another server)`;
     if (resume.gtid === undefined) {
       throw new ConfigError(
-        `${where}: binlog file ${resume.file} of the checkpoint is not on the server (purged, or another server) and the checkpoint holds no GTID position; changes since it cannot be read. Give the route a new name to start afresh (with a snapshot)`,
+        `${where}: ${why} and the checkpoint holds no GTID position; changes since it cannot be read. Give the route a new name to start afresh (with a snapshot)`,
       );
     }
     context.logger.warn(
       { checkpoint: resume },
-      `${where}: binlog file ${resume.file} is not on the server; resuming from GTID position ${resume.gtid || "(empty)"}`,
+      `${where}: ${why}; resuming from GTID position ${resume.gtid || "(empty)"}`,
     );
     return resume;
   }
@@ -380,6 +396,7 @@ export class BinlogCdcSource implements Source {
               pos: tx.start,
               n: chunk[chunk.length - 1].index + 1,
               ...this.#gtidField(),
+              ...this.#serverField(),
             },
           });
         }
@@ -393,7 +410,13 @@ export class BinlogCdcSource implements Source {
       if (this.#gtids && typeof event.gtid === "string")
         this.#gtids.set(event.gtid.split("-")[0], event.gtid);
       const file = zongji.options.filename ?? tx?.file ?? "";
-      const after: BinlogPosition = { file, pos: event.nextPosition, n: 0, ...this.#gtidField() };
+      const after: BinlogPosition = {
+        file,
+        pos: event.nextPosition,
+        n: 0,
+        ...this.#gtidField(),
+        ...this.#serverField(),
+      };
       const changes = (tx?.buffer ?? []).map((item, i, all) => ({ ...item, last: i === all.length - 1 }));
       if (changes.length === 0) return;
       this.#push({
@@ -438,6 +461,10 @@ export class BinlogCdcSource implements Source {
   /** The GTID position after the transactions read so far, for a checkpoint. */
   #gtidField(): { gtid?: string } {
     return this.#gtids ? { gtid: [...this.#gtids.values()].sort().join(",") } : {};
+  }
+
+  #serverField(): { server?: string } {
+    return this.#server === undefined ? {} : { server: this.#server };
   }
 
   #wanted(schema: string, table: string): boolean {

@@ -383,7 +383,7 @@ describe("cdc source: configuration and slot health", () => {
     },
   );
   test(
-    "mariadb: a checkpoint whose binlog file is gone resumes from its GTID position, inside a chunked transaction too",
+    "mariadb: a checkpoint whose binlog file is gone, or from another server, resumes from its GTID position, inside a chunked transaction too",
     mariadb,
     async () => {
       const table = `${run}_gtid`;
@@ -431,13 +431,37 @@ describe("cdc source: configuration and slot health", () => {
           lines.some(
             (line) =>
               line.level === 40 &&
-              /gone-bin\.000042 is not on the server; resuming from GTID position/.test(line.msg),
+              /gone-bin\.000042 of the checkpoint is not on the server .*; resuming from GTID position/.test(
+                line.msg,
+              ),
           ),
         );
         assert.notEqual(
           JSON.parse(checkpoints.get("binlog")!).file,
           "gone-bin.000042",
           "back on file positions",
+        );
+
+        // A checkpoint taken on another server: its file position means nothing here, even where a
+        // file of that name exists.
+        const current = JSON.parse(checkpoints.get("binlog")!);
+        assert.match(current.server, /^\d+$/, "the checkpoint names its server");
+        await connection.query(`INSERT INTO ${table} VALUES (31)`, []);
+        checkpoints.set("binlog", JSON.stringify({ ...current, pos: 4, server: "424242" }));
+        const elsewhere = new BinlogCdcSource(connection, config, "gtid");
+        await elsewhere.start(context);
+        await eventually(() => emitted.length >= 23, 10_000, "the insert made meanwhile");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await elsewhere.stop();
+        assert.deepEqual(
+          emitted.slice(22).map((m) => (m.data as { after: { id: number } }).after.id),
+          [31],
+          "read from the GTID position, not from position 4 of the file",
+        );
+        assert.ok(
+          lines.some((line) =>
+            /taken on server 424242, this is server \d+; resuming from GTID/.test(line.msg),
+          ),
         );
 
         // Without a GTID position there is nothing to resume from: said, not retried for ever.
