@@ -112,9 +112,10 @@ export class AmqpSink implements Sink {
             routingKey,
             mandatory: this.config.mandatory ?? true,
             durable: this.config.persistent ?? true,
+            // Left out of the frame when undefined (rabbitmq-client skips null properties).
+            priority: options.priority,
+            expiration: options.expiration,
             ...publishProperties(message, contentType, extra),
-            ...(options.priority === undefined ? {} : { priority: options.priority }),
-            ...(options.expiration === undefined ? {} : { expiration: options.expiration }),
           },
           body,
         ),
