@@ -241,6 +241,24 @@ function readableErrors(errors: ErrorObject[], schema: TSchema): ErrorObject[] {
       if (present >= 0) drop.add(union);
     } else if (requiredAlternatives(branches)) {
       for (const error of errors) if (inside(error)) drop.add(error);
+    } else if (Array.isArray(branches)) {
+      // Alternatives by type (an integer, or a template): the value's own type picks the branch
+      // whose complaint is worth reading; the rest, and "does not match any allowed form", go.
+      const typeMismatch = (index: number) =>
+        errors.some(
+          (error) =>
+            error.schemaPath.startsWith(`${union.schemaPath}/${index}/`) &&
+            error.keyword === "type" &&
+            error.instancePath === union.instancePath,
+        );
+      const fitting = branches.map((_, index) => index).filter((index) => !typeMismatch(index));
+      if (fitting.length === 1) {
+        drop.add(union);
+        for (const error of errors) {
+          if (inside(error) && !error.schemaPath.startsWith(`${union.schemaPath}/${fitting[0]}/`))
+            drop.add(error);
+        }
+      }
     }
   }
   return errors.filter((error) => !drop.has(error));

@@ -256,9 +256,14 @@ routes:
     );
     assert.equal(model, undefined);
     const text = issues.map(formatIssue).join("\n");
-    assert.match(text, /junction\.yaml:8:.*routes\.a\.to\[0\]\.amqp\.priority/);
+    assert.match(text, /junction\.yaml:8:.*routes\.a\.to\[0\]\.amqp\.priority: must be <= 255/);
     assert.match(text, /routes\.a\.to\[0\]\.amqp\.expiration/);
-    assert.match(text, /routes\.a\.to\[1\]\.amqp\.priority/);
+    assert.match(text, /routes\.a\.to\[1\]\.amqp\.priority: must match \\\{\\\{ \(a template/);
+    assert.doesNotMatch(
+      text,
+      /priority: (must be string|must be integer|does not match any allowed form)/,
+      "one complaint each, from the form the value has",
+    );
     assert.doesNotMatch(text, /to\[2\]|to\[3\]/, "templates, 0 and a duration are fine");
   });
 
