@@ -172,3 +172,43 @@ export const MqttSinkSchema = Type.Object(
   { additionalProperties: false },
 );
 export type MqttSinkConfig = Static<typeof MqttSinkSchema>;
+
+export const MqttRequestSchema = Type.Object(
+  {
+    connection: Type.String({
+      description:
+        "A connection declared under `connections:` with `mqtt` (MQTT 5: a request needs a response topic).",
+      examples: ["sensors"],
+    }),
+    topic: Template({
+      description: "Topic the service listens on (no wildcards); a template.",
+      examples: ["devices/{{ deviceId }}/status/get"],
+    }),
+    qos: Type.Optional(
+      Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)], {
+        default: 1,
+        description: "QoS of the request (the reply topic is subscribed with QoS 1).",
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Template({ description: "User property value." }), {
+        description: "Extra MQTT 5 user properties; values are templates.",
+      }),
+    ),
+    timeout: Type.Optional(Duration({ description: "Largest wait for the reply.", default: "5s" })),
+    replyTopic: Type.Optional(
+      Type.String({
+        description:
+          "Topic the replies come back on (where the broker's ACL allows this client to subscribe). Default `junction/replies/<client id>`, one per requester.",
+        examples: ["plant/replies/junction-1"],
+      }),
+    ),
+    format: Type.Optional(
+      formatOptionSchema(
+        "How the request is encoded and the reply decoded. Unset: the request as JSON (or text, or bytes, by the message's content type) and the reply by its content type.",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type MqttRequestConfig = Static<typeof MqttRequestSchema>;

@@ -416,6 +416,211 @@ routes:
     },
   );
 
+  test(
+    "request: enrich asks a device over MQTT 5 request-response; silence times out; a 3.1.1 connection is refused",
+    mosquitto,
+    async () => {
+      const topic = `jt/${RUN}/status/get`;
+      const service = await rawClient();
+      const asked: IPublishPacket[] = [];
+      service.on("message", (_topic, payload, packet) => {
+        asked.push(packet);
+        const { device } = JSON.parse(payload.toString()) as { device: string };
+        const answer =
+          device === "TEXT"
+            ? "all fine"
+            : device === "BAD"
+              ? "{oops"
+              : JSON.stringify({ device, status: "ok" });
+        void service.publishAsync(String(packet.properties?.responseTopic), answer, {
+          qos: 1,
+          properties: {
+            correlationData: packet.properties?.correlationData,
+            contentType: device === "TEXT" ? "text/plain" : "application/json",
+          },
+        });
+      });
+      await service.subscribeAsync(topic, { qos: 1 });
+      const receiver = await new Receiver().start();
+      const running = await startEngine(`
+connections:
+  plant: { mqtt: { url: "${MQTT_URL}", clientId: "jt-${RUN}-req" } }
+policies:
+  once: { retry: { attempts: 1 } }
+routes:
+  ask:
+    from: { webhook: { path: /ask } }
+    steps:
+      - enrich: { with: { mqtt: { connection: plant, topic: "${topic}", headers: { site: "s-{{ device }}" } } }, into: status }
+    to: [ { http: { url: "${receiver.url}/out" } } ]
+  silent:
+    policy: once
+    from: { webhook: { path: /silent } }
+    steps:
+      - enrich: { with: { mqtt: { connection: plant, topic: "jt/${RUN}/nobody", timeout: 300ms } }, into: status }
+    to: [ { http: { url: "${receiver.url}/never" } } ]
+`);
+      try {
+        const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+          const answer = await fetch(`${running.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify(body),
+          });
+          assert.equal(answer.status, 202);
+        };
+        await post("/ask", { device: "D1" }, { "x-correlation-id": "corr-7" });
+        await post("/ask", { device: "TEXT" });
+        const out = await eventually(
+          () => (receiver.requests.length >= 2 ? receiver.requests : undefined),
+          10_000,
+          "both enriched messages",
+        );
+        assert.deepEqual(
+          out
+            .map((request) => JSON.parse(request.body).status)
+            .sort((a, b) => String(a).localeCompare(String(b))),
+          [{ device: "D1", status: "ok" }, "all fine"].sort((a, b) => String(a).localeCompare(String(b))),
+          "a JSON reply as data, a text reply as a string",
+        );
+        const first = asked.find((packet) => JSON.parse(packet.payload.toString()).device === "D1")!;
+        const properties = first.properties?.userProperties as Record<string, string>;
+        assert.equal(
+          properties["correlation-id"],
+          "corr-7",
+          "the message's correlation id as a user property",
+        );
+        assert.equal(properties.site, "s-D1");
+        assert.match(
+          String(first.properties?.responseTopic),
+          /^junction\/replies\/jt-.*-req-req-[0-9a-f]{8}$/,
+        );
+        assert.notEqual(
+          first.properties?.correlationData?.toString(),
+          "corr-7",
+          "correlation data of its own",
+        );
+
+        await post("/ask", { device: "BAD" });
+        const unreadable = await eventually(
+          async () => {
+            const letters = await running.engine.store.deadLetters({ route: "ask" });
+            return letters.length === 1 ? letters : undefined;
+          },
+          10_000,
+          "the unreadable reply's dead letter",
+        );
+        assert.equal(unreadable[0].error.code, "JUNCTION_MQTT_BAD_REPLY");
+        assert.match(unreadable[0].error.message, /the reply cannot be read: the payload is not valid JSON/);
+
+        await post("/silent", { device: "D2" });
+        const dead = await eventually(
+          async () => {
+            const letters = await running.engine.store.deadLetters({ route: "silent" });
+            return letters.length === 1 ? letters : undefined;
+          },
+          10_000,
+          "the dead letter",
+        );
+        assert.equal(dead[0].error.code, "JUNCTION_MQTT_REPLY_TIMEOUT");
+        assert.match(dead[0].error.message, /request to "jt\/.*\/nobody": no reply within 300 ms/);
+        assert.equal(receiver.requests.length, 2);
+      } finally {
+        await running.stop();
+        await receiver.close();
+      }
+
+      const { model, issues } = parseYaml(
+        `
+connections:
+  old: { mqtt: { url: "${MQTT_URL}", protocolVersion: 4 } }
+routes:
+  a:
+    from: { webhook: { path: /a } }
+    steps:
+      - enrich: { with: { mqtt: { connection: old, topic: t } }, into: x }
+    to: [ { log: {} } ]
+`,
+        "junction.yaml",
+        builtinRegistry(),
+        {},
+      );
+      assert.ok(model, issues.map(formatIssue).join("\n"));
+      const engine = new Engine({ model, registry: builtinRegistry(), logger: silentLogger() });
+      await assert.rejects(
+        engine.start().finally(() => engine.stop().catch(() => {})),
+        (error: unknown) => error instanceof ConfigError && /a request needs MQTT 5/.test(error.message),
+      );
+    },
+  );
+
+  test(
+    "request: a connection cut while a request waits fails it retryably; the retry gets the reply",
+    mosquitto,
+    async () => {
+      const topic = `jt/${RUN}/slow/get`;
+      const service = await rawClient();
+      let asked = 0;
+      service.on("message", (_topic, payload, packet) => {
+        asked++;
+        setTimeout(() => {
+          void service.publishAsync(
+            String(packet.properties?.responseTopic),
+            JSON.stringify({ twice: JSON.parse(payload.toString()).n * 2 }),
+            {
+              qos: 1,
+              properties: {
+                correlationData: packet.properties?.correlationData,
+                contentType: "application/json",
+              },
+            },
+          );
+        }, 300);
+      });
+      await service.subscribeAsync(topic, { qos: 1 });
+      const proxy = await new TcpProxy(1883).start();
+      const receiver = await new Receiver().start();
+      const running = await startEngine(`
+connections:
+  flaky: { mqtt: { url: "mqtt://127.0.0.1:${proxy.port}", clientId: "jt-${RUN}-flaky" } }
+policies:
+  steady: { retry: { attempts: 10, initial: 100ms, max: 500ms } }
+routes:
+  ask:
+    policy: steady
+    from: { webhook: { path: /ask } }
+    steps:
+      - enrich: { with: { mqtt: { connection: flaky, topic: "${topic}", timeout: 5s } }, into: result }
+    to: [ { http: { url: "${receiver.url}/out" } } ]
+`);
+      try {
+        const answer = await fetch(`${running.url}/ask`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ n: 21 }),
+        });
+        assert.equal(answer.status, 202);
+        await eventually(() => asked >= 1, 5000, "the service to get the request");
+        proxy.cut();
+        const out = await eventually(
+          () => (receiver.requests.length > 0 ? receiver.requests : undefined),
+          10_000,
+          "the enriched message",
+        );
+        assert.deepEqual(JSON.parse(out[0].body).result, { twice: 42 });
+        assert.ok(asked >= 2, "asked again after the cut");
+        const retry = (await running.engine.store.journal({ limit: 100 })).find(
+          (entry) => entry.route === "ask" && entry.outcome === "retry",
+        );
+        assert.equal(retry?.error?.code, "JUNCTION_MQTT_CONNECTION");
+      } finally {
+        await running.stop();
+        await receiver.close();
+        await proxy.close();
+      }
+    },
+  );
+
   test("no broker: the startup error names the connection", mosquitto, async () => {
     const { engine, logs } = await engineWithLogs(`
 connections:

@@ -13,6 +13,7 @@ import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { encodePayload } from "../amqp/payload.js";
 import type { MqttSinkConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
+import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
 
 /** MQTT 5 PUBACK reason codes that will not change on a retry. */
 const PERMANENT_REASONS = new Map([
@@ -61,22 +62,10 @@ export class MqttSink implements Sink {
       : encodePayload(message.data, message.datacontenttype);
     const options: IClientPublishOptions = { qos: this.config.qos ?? 1, retain: this.config.retain ?? false };
     if (this.#connection.protocolVersion === 5) {
-      const userProperties: Record<string, string> = { ...message.headers };
-      userProperties.traceparent = message.traceparent;
-      if (message.tracestate) userProperties.tracestate = message.tracestate;
-      userProperties["ce-id"] = message.id;
-      userProperties["ce-type"] = message.type;
-      userProperties["ce-source"] = message.source;
-      if (message.subject !== undefined) userProperties["ce-subject"] = message.subject;
-      userProperties["ce-time"] = message.time;
-      if (message.dataschema !== undefined) userProperties["ce-dataschema"] = message.dataschema;
-      for (const [name, template] of Object.entries(this.config.headers ?? {})) {
-        userProperties[name] = await render(template);
-      }
       options.properties = {
         contentType,
         correlationData: Buffer.from(message.correlationId, "utf8"),
-        userProperties,
+        userProperties: envelopeUserProperties(message, await renderHeaders(this.config.headers, render)),
       };
     }
 
