@@ -5,6 +5,7 @@ import { ConnectionError, DeliveryRejectedError, JunctionError, TimeoutError } f
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
+import { interruptedError, Reopenable, ReplyWaiter } from "../reply-waiter.js";
 import type { AmqpRequestConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
 import { brokerReason } from "./errors.js";
@@ -14,15 +15,10 @@ import { decodePayload, encodePayload } from "./payload.js";
 /** RabbitMQ's pseudo-queue for direct replies: no reply queue to declare or clean up. */
 const DIRECT_REPLY_TO = "amq.rabbitmq.reply-to";
 
-interface Pending {
-  resolve(reply: AsyncMessage): void;
-  reject(error: Error): void;
-}
-
-/** The channel that consumes direct replies, and the requests waiting on it by correlation id. */
+/** The channel that consumes direct replies, and the requests waiting on it. */
 interface ReplySession {
   channel: Channel;
-  pending: Map<string, Pending>;
+  replies: ReplyWaiter<AsyncMessage>;
 }
 
 /**
@@ -39,7 +35,10 @@ export class AmqpRequester implements Requester {
   readonly #connection: AmqpConnection;
   readonly #timeoutMs: number;
   readonly #format: PayloadFormat | undefined;
-  #session: Promise<ReplySession> | undefined;
+  readonly #session = new Reopenable<ReplySession>(
+    () => this.#openSession(),
+    (session) => session.channel.active,
+  );
 
   constructor(
     private readonly config: AmqpRequestConfig,
@@ -66,34 +65,16 @@ export class AmqpRequester implements Requester {
       : encodePayload(message.data, message.datacontenttype);
     const where = `${this.#connection.label}: request to exchange "${exchange || "(default)"}" with routing key "${routingKey}"`;
 
-    const session = await this.#replySession();
+    const session = await this.#session.get();
     const correlationId = randomUUID();
-    const reply = new Promise<AsyncMessage>((resolve, reject) =>
-      session.pending.set(correlationId, { resolve, reject }),
-    );
-    // It may fail (time out, be returned) while the publish is still being written: handled below.
-    reply.catch(() => {});
     // The property carries the request's own id; the message's went into the `correlation-id` header.
     const { correlationId: _messageCorrelation, ...properties } = publishProperties(
       message,
       contentType,
       extra,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => session.pending.get(correlationId)?.reject(interrupted(where, signal));
-    try {
-      if (signal.aborted) throw interrupted(where, signal);
-      signal.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(
-        () =>
-          session.pending.get(correlationId)?.reject(
-            new TimeoutError(`${where}: no reply within ${this.#timeoutMs} ms`, {
-              code: "JUNCTION_AMQP_REPLY_TIMEOUT",
-            }),
-          ),
-        this.#timeoutMs,
-      );
-      await session.channel
+    const publish = () =>
+      session.channel
         .basicPublish(
           {
             exchange,
@@ -112,12 +93,16 @@ export class AmqpRequester implements Requester {
             cause: error,
           });
         });
-      return this.#decode(await reply, where);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      session.pending.delete(correlationId);
-    }
+    const reply = await session.replies.wait(correlationId, publish, {
+      timeoutMs: this.#timeoutMs,
+      signal,
+      timedOut: () =>
+        new TimeoutError(`${where}: no reply within ${this.#timeoutMs} ms`, {
+          code: "JUNCTION_AMQP_REPLY_TIMEOUT",
+        }),
+      interrupted: () => interruptedError(where, signal, "JUNCTION_AMQP_INTERRUPTED"),
+    });
+    return this.#decode(reply, where);
   }
 
   #decode(reply: AsyncMessage, where: string): unknown {
@@ -137,51 +122,33 @@ export class AmqpRequester implements Requester {
     });
   }
 
-  /** The channel consuming direct replies, opened on first use and again after it closed. */
-  async #replySession(): Promise<ReplySession> {
-    const current = this.#session;
-    if (current) {
-      const session = await current.catch(() => undefined);
-      if (session?.channel.active) return session;
-      if (this.#session === current) this.#session = undefined;
-    }
-    this.#session ??= this.#openSession();
-    try {
-      return await this.#session;
-    } catch (error) {
-      this.#session = undefined;
-      throw error;
-    }
-  }
-
   async #openSession(): Promise<ReplySession> {
     const channel = await this.#connection.channel();
-    const pending = new Map<string, Pending>();
-    const session = { channel, pending };
+    const replies = new ReplyWaiter<AsyncMessage>();
     channel.on("basic.return", (returned: ReturnedMessage) => {
-      const waiting = returned.correlationId ? pending.get(returned.correlationId) : undefined;
-      waiting?.reject(
+      if (!returned.correlationId) return;
+      replies.fail(
+        returned.correlationId,
         new ConnectionError(
           `${this.#connection.label}: the broker returned the request: no queue is bound to exchange "${returned.exchange || "(default)"}" with routing key "${returned.routingKey}" (${returned.replyCode} ${returned.replyText})`,
           { code: "JUNCTION_AMQP_NO_RESPONDER" },
         ),
       );
     });
-    channel.on("close", () => {
-      for (const waiting of pending.values())
-        waiting.reject(
-          new ConnectionError(
-            `${this.#connection.label}: the channel closed while a request waited for its reply`,
-            {
-              code: "JUNCTION_AMQP_CONNECTION",
-            },
-          ),
-        );
-    });
+    channel.on("close", () =>
+      replies.failAll(
+        new ConnectionError(
+          `${this.#connection.label}: the channel closed while a request waited for its reply`,
+          {
+            code: "JUNCTION_AMQP_CONNECTION",
+          },
+        ),
+      ),
+    );
     try {
       // Direct reply-to: consume the pseudo-queue, without acks, before the first publish names it.
       await channel.basicConsume({ queue: DIRECT_REPLY_TO, noAck: true }, (reply: AsyncMessage) => {
-        if (reply.correlationId) pending.get(reply.correlationId)?.resolve(reply);
+        if (reply.correlationId) replies.deliver(reply.correlationId, reply);
       });
     } catch (error) {
       channel.close().catch(() => {});
@@ -192,21 +159,11 @@ export class AmqpRequester implements Requester {
             cause: error,
           });
     }
-    return session;
+    return { channel, replies };
   }
 
   async close(): Promise<void> {
-    const opening = this.#session;
-    this.#session = undefined;
-    const session = await opening?.catch(() => undefined);
+    const session = await this.#session.take();
     await session?.channel.close().catch(() => {});
   }
-}
-
-function interrupted(where: string, signal: AbortSignal): Error {
-  return signal.reason instanceof JunctionError
-    ? signal.reason
-    : new ConnectionError(`${where}: interrupted before the reply came`, {
-        code: "JUNCTION_AMQP_INTERRUPTED",
-      });
 }

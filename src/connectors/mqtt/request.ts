@@ -13,6 +13,7 @@ import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, encodePayload } from "../amqp/payload.js";
+import { interruptedError, Reopenable, ReplyWaiter } from "../reply-waiter.js";
 import type { MqttRequestConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason, type OpenClient } from "./connection.js";
 import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
@@ -22,16 +23,11 @@ interface Reply {
   packet: IPublishPacket;
 }
 
-interface Pending {
-  resolve(reply: Reply): void;
-  reject(error: Error): void;
-}
-
 /** The client that publishes requests and receives their replies on its own reply topic. */
 interface ReplySession {
   open: OpenClient;
   replyTopic: string;
-  pending: Map<string, Pending>;
+  replies: ReplyWaiter<Reply>;
 }
 
 /**
@@ -47,7 +43,10 @@ export class MqttRequester implements Requester {
   readonly #connection: MqttConnection;
   readonly #timeoutMs: number;
   readonly #format: PayloadFormat | undefined;
-  #session: Promise<ReplySession> | undefined;
+  readonly #session = new Reopenable<ReplySession>(
+    () => this.#openSession(),
+    (session) => session.open.client.connected,
+  );
 
   constructor(
     private readonly config: MqttRequestConfig,
@@ -80,13 +79,8 @@ export class MqttRequester implements Requester {
     const extra = await renderHeaders(this.config.headers, render);
     const where = `${label}: request to "${topic}"`;
 
-    const session = await this.#replySession();
+    const session = await this.#session.get();
     const correlation = randomUUID();
-    const reply = new Promise<Reply>((resolve, reject) =>
-      session.pending.set(correlation, { resolve, reject }),
-    );
-    // It may fail (time out, the connection close) while the publish is still being written.
-    reply.catch(() => {});
     const options: IClientPublishOptions = {
       qos: this.config.qos ?? 1,
       properties: {
@@ -99,36 +93,23 @@ export class MqttRequester implements Requester {
         }),
       },
     };
-    let timer: NodeJS.Timeout | undefined;
-    const fail = (error: Error) => session.pending.get(correlation)?.reject(error);
-    const onAbort = () => fail(interrupted(where, signal));
-    try {
-      if (signal.aborted) throw interrupted(where, signal);
-      signal.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(
-        () =>
-          fail(
-            new TimeoutError(
-              `${where}: no reply within ${this.#timeoutMs} ms (is anything subscribed to it?)`,
-              {
-                code: "JUNCTION_MQTT_REPLY_TIMEOUT",
-              },
-            ),
-          ),
-        this.#timeoutMs,
-      );
-      await session.open.client.publishAsync(topic, body, options).catch((error) => {
+    const publish = () =>
+      session.open.client.publishAsync(topic, body, options).catch((error) => {
         throw new ConnectionError(`${where}: ${mqttReason(error)}`, {
           code: "JUNCTION_MQTT_CONNECTION",
           cause: error,
         });
       });
-      return this.#decode(await reply, where);
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      session.pending.delete(correlation);
-    }
+    const reply = await session.replies.wait(correlation, publish, {
+      timeoutMs: this.#timeoutMs,
+      signal,
+      timedOut: () =>
+        new TimeoutError(`${where}: no reply within ${this.#timeoutMs} ms (is anything subscribed to it?)`, {
+          code: "JUNCTION_MQTT_REPLY_TIMEOUT",
+        }),
+      interrupted: () => interruptedError(where, signal, "JUNCTION_MQTT_INTERRUPTED"),
+    });
+    return this.#decode(reply, where);
   }
 
   #decode({ payload, packet }: Reply, where: string): unknown {
@@ -141,30 +122,14 @@ export class MqttRequester implements Requester {
     });
   }
 
-  /** The requester's client, subscribed to its reply topic; opened on first use and again after it closed. */
-  async #replySession(): Promise<ReplySession> {
-    const current = this.#session;
-    if (current) {
-      const session = await current.catch(() => undefined);
-      if (session?.open.client.connected) return session;
-      if (this.#session === current) this.#session = undefined;
-    }
-    this.#session ??= this.#openSession();
-    try {
-      return await this.#session;
-    } catch (error) {
-      this.#session = undefined;
-      throw error;
-    }
-  }
-
+  /** The requester's own client, subscribed to its reply topic. */
   async #openSession(): Promise<ReplySession> {
     const clientId = `${this.#connection.config.clientId ?? "junction"}-req-${randomBytes(4).toString("hex")}`;
     const replyTopic = this.config.replyTopic ?? `junction/replies/${clientId}`;
-    const pending = new Map<string, Pending>();
+    const replies = new ReplyWaiter<Reply>();
     const deliver = (packet: IPublishPacket, payload: Buffer) => {
       const correlation = packet.properties?.correlationData?.toString("utf8");
-      if (correlation) pending.get(correlation)?.resolve({ payload, packet });
+      if (correlation) replies.deliver(correlation, { payload, packet });
     };
     const open = await this.#connection.open({
       clientId,
@@ -175,9 +140,7 @@ export class MqttRequester implements Requester {
       },
       onQos0: (_topic, payload, packet) => deliver(packet, payload),
     });
-    open.closed.catch((error: Error) => {
-      for (const waiting of pending.values()) waiting.reject(error);
-    });
+    open.closed.catch((error: Error) => replies.failAll(error));
     try {
       await open.client.subscribeAsync(replyTopic, { qos: 1 });
     } catch (error) {
@@ -192,21 +155,11 @@ export class MqttRequester implements Requester {
             },
           );
     }
-    return { open, replyTopic, pending };
+    return { open, replyTopic, replies };
   }
 
   async close(): Promise<void> {
-    const opening = this.#session;
-    this.#session = undefined;
-    const session = await opening?.catch(() => undefined);
+    const session = await this.#session.take();
     if (session) await this.#connection.end(session.open.client);
   }
-}
-
-function interrupted(where: string, signal: AbortSignal): Error {
-  return signal.reason instanceof JunctionError
-    ? signal.reason
-    : new ConnectionError(`${where}: interrupted before the reply came`, {
-        code: "JUNCTION_MQTT_INTERRUPTED",
-      });
 }
