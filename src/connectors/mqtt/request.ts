@@ -7,7 +7,6 @@ import {
   DeliveryRejectedError,
   JunctionError,
   TimeoutError,
-  ValidationError,
 } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
@@ -16,6 +15,7 @@ import { decodePayload, encodePayload } from "../amqp/payload.js";
 import { interruptedError, Reopenable, ReplyWaiter } from "../reply-waiter.js";
 import type { MqttRequestConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason, type OpenClient } from "./connection.js";
+import { publishableTopic } from "./topic.js";
 import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
 
 interface Reply {
@@ -66,13 +66,7 @@ export class MqttRequester implements Requester {
   async request(message: Message, signal: AbortSignal): Promise<unknown> {
     const render = (template: string) => this.context.render(template, message.data, message);
     const label = this.#connection.label;
-    const topic = await render(this.config.topic);
-    if (topic === "" || /[+#]/.test(topic) || topic.includes("\0")) {
-      throw new ValidationError(
-        `${label}: cannot send a request to topic "${topic}": a topic name is not empty and has no wildcard (+, #)`,
-        { code: "JUNCTION_MQTT_BAD_TOPIC", details: { topic } },
-      );
-    }
+    const topic = publishableTopic(await render(this.config.topic), label, "send a request to");
     const { body, contentType } = this.#format
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);

@@ -1,18 +1,13 @@
 import type { IClientPublishOptions } from "mqtt";
 import type { ComponentContext, Sink } from "../../api/component.js";
-import {
-  ConnectionError,
-  DeliveryRejectedError,
-  JunctionError,
-  TimeoutError,
-  ValidationError,
-} from "../../api/errors.js";
+import { ConnectionError, DeliveryRejectedError, JunctionError, TimeoutError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { encodePayload } from "../amqp/payload.js";
 import type { MqttSinkConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
+import { publishableTopic } from "./topic.js";
 import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
 
 /** MQTT 5 PUBACK reason codes that will not change on a retry. */
@@ -50,13 +45,7 @@ export class MqttSink implements Sink {
   async write(message: Message, signal: AbortSignal): Promise<void> {
     const render = (template: string) => this.context.render(template, message.data, message);
     const label = this.#connection.label;
-    const topic = await render(this.config.topic);
-    if (topic === "" || /[+#]/.test(topic) || topic.includes("\0")) {
-      throw new ValidationError(
-        `${label}: cannot publish to topic "${topic}": a topic name is not empty and has no wildcard (+, #)`,
-        { code: "JUNCTION_MQTT_BAD_TOPIC", details: { topic } },
-      );
-    }
+    const topic = publishableTopic(await render(this.config.topic), label, "publish to");
     const { body, contentType } = this.#format
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);
