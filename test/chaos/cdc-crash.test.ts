@@ -17,12 +17,16 @@ import { chaosSeed, EngineProcess, seededRandom, size, sleep, summary, until } f
  * updates write a new one, a delete removes the row holding one), so a change stored twice after
  * a crash would show as a duplicate *effect* even though its message ids differ.
  *
+ * The table holds PRE rows before the first start, so the source begins with its initial snapshot
+ * (op `snapshot`) and the stream follows it; the first kill lands among the snapshot rows' deliveries.
+ *
  * Pass: lost 0, duplicate effects 0, unexpected 0, per-key order = commit order, exit 0 on SIGTERM.
  */
 // The issue's full figure (20,000 changes, 5 kills) for both databases, in `npm test` too: each
 // takes well under a minute here.
 const CHANGES = Number(process.env.CHAOS_CDC_CHANGES ?? 20_000);
 const KILLS = Number(process.env.CHAOS_CDC_KILLS ?? 5);
+const PRE = Number(process.env.CHAOS_CDC_PRE ?? 2000);
 const KEYS = 100; // per writer
 const WRITERS = 2;
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -141,6 +145,14 @@ routes:
   };
   let kills = 0;
   try {
+    // Rows there before the first start: the snapshot's. Keys above the writers', values below 0.
+    for (let from = 0; from < PRE; from += 500) {
+      const rows = Array.from({ length: Math.min(500, PRE - from) }, (_, i) => from + i);
+      await db.run(
+        `INSERT INTO ${name} VALUES ${rows.map((i) => `(${1_000_000 + i}, ${-(i + 1)})`).join(", ")}`,
+      );
+      for (const i of rows) record(1_000_000 + i, `w${-(i + 1)}`);
+    }
     await engine.start();
     // Two writers on disjoint keys, so their transactions interleave in the WAL (a commit record
     // can start exactly where the other writer's commit ends) while per-key order stays defined.
@@ -192,7 +204,9 @@ routes:
     // Kill at evenly spaced points of the delivered stream, so every kill lands mid-stream.
     const killing = (async () => {
       for (let k = 1; k <= killCount; k++) {
-        const mark = Math.floor((total * k) / (killCount + 1));
+        // The first among the snapshot rows' deliveries, the others spread over the stream's.
+        const mark =
+          k === 1 && PRE > 0 ? Math.floor(PRE / 2) : PRE + Math.floor((total * (k - 1)) / killCount);
         await until(() => receiver.effects.size >= mark, size(120_000, 600_000), `${mark} effects`, 20);
         await sleep(rand() * 200);
         await engine.kill();
@@ -226,6 +240,7 @@ routes:
     const duplicateEffects = receiver.duplicateEffects();
     summary(`cdc-crash-${database.kind}`, {
       seed: SEED,
+      snapshotRows: PRE,
       changes: all.size,
       kills,
       delivered: receiver.effects.size,
@@ -239,7 +254,7 @@ routes:
       totalSeconds: Math.round((performance.now() - started) / 1000),
     });
     assert.equal(kills, killCount);
-    assert.equal(all.size, total, "the writer committed every change");
+    assert.equal(all.size, PRE + total, "the snapshot's rows and every change the writers committed");
     assert.deepEqual(missing().slice(0, 10), [], "no committed change lost");
     assert.deepEqual(duplicateEffects.slice(0, 10), [], "no change applied twice");
     assert.deepEqual(unexpected.slice(0, 10), [], "nothing that was not committed (rolled back) arrived");
