@@ -5,6 +5,7 @@ import { ConnectionError, DeliveryRejectedError, JunctionError, TimeoutError } f
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
+import { renderHeaders } from "../render-headers.js";
 import { interruptedError, Reopenable, ReplyWaiter } from "../reply-waiter.js";
 import type { AmqpRequestConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
@@ -57,9 +58,10 @@ export class AmqpRequester implements Requester {
     const render = (template: string) => this.context.render(template, message.data, message);
     const exchange = await render(this.config.exchange ?? "");
     const routingKey = await render(this.config.routingKey);
-    const extra: Record<string, string> = { "correlation-id": message.correlationId };
-    for (const [name, template] of Object.entries(this.config.headers ?? {}))
-      extra[name] = await render(template);
+    const extra = {
+      "correlation-id": message.correlationId,
+      ...(await renderHeaders(this.config.headers, render)),
+    };
     const { body, contentType } = this.#format
       ? { body: this.#format.encode(message.data), contentType: this.#format.contentType }
       : encodePayload(message.data, message.datacontenttype);

@@ -10,6 +10,7 @@ import {
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
+import { renderHeaders } from "../render-headers.js";
 import type { AmqpSinkConfig } from "./config.js";
 import { type AmqpConnection, amqpConnection } from "./connection.js";
 import { amqpCode, brokerReason, isPermanent, rejectedError } from "./errors.js";
@@ -56,9 +57,7 @@ export class AmqpSink implements Sink {
     const render = (template: string) => this.context.render(template, message.data, message);
     const exchange = await render(this.config.exchange ?? "");
     const routingKey = await render(this.config.routingKey);
-    const extra: Record<string, string> = {};
-    for (const [name, template] of Object.entries(this.config.headers ?? {}))
-      extra[name] = await render(template);
+    const extra = await renderHeaders(this.config.headers, render);
     const { priority: givenPriority, expiration: givenExpiration } = this.config;
     const where = `amqp sink in route "${this.context.owner}"`;
     // Awaited only when configured: most sinks set neither, and the relay path counts each await.

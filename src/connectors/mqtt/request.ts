@@ -12,11 +12,13 @@ import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { decodePayload, encodePayload } from "../amqp/payload.js";
+import { renderHeaders } from "../render-headers.js";
 import { interruptedError, Reopenable, ReplyWaiter } from "../reply-waiter.js";
 import type { MqttRequestConfig } from "./config.js";
 import { type MqttConnection, mqttConnection, mqttReason, type OpenClient } from "./connection.js";
+import { publishError } from "./publish-error.js";
 import { publishableTopic } from "./topic.js";
-import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
+import { envelopeUserProperties } from "./user-properties.js";
 
 interface Reply {
   payload: Buffer;
@@ -89,10 +91,7 @@ export class MqttRequester implements Requester {
     };
     const publish = () =>
       session.open.client.publishAsync(topic, body, options).catch((error) => {
-        throw new ConnectionError(`${where}: ${mqttReason(error)}`, {
-          code: "JUNCTION_MQTT_CONNECTION",
-          cause: error,
-        });
+        throw publishError(error, label, topic);
       });
     const reply = await session.replies.wait(correlation, publish, {
       timeoutMs: this.#timeoutMs,

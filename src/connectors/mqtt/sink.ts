@@ -1,22 +1,16 @@
 import type { IClientPublishOptions } from "mqtt";
 import type { ComponentContext, Sink } from "../../api/component.js";
-import { ConnectionError, DeliveryRejectedError, JunctionError, TimeoutError } from "../../api/errors.js";
+import { TimeoutError } from "../../api/errors.js";
 import type { Message } from "../../api/message.js";
 import { parseDuration } from "../../config/schema-types.js";
 import { type PayloadFormat, resolveFormat } from "../../formats/payload.js";
 import { encodePayload } from "../amqp/payload.js";
+import { renderHeaders } from "../render-headers.js";
 import type { MqttSinkConfig } from "./config.js";
-import { type MqttConnection, mqttConnection, mqttReason } from "./connection.js";
+import { type MqttConnection, mqttConnection } from "./connection.js";
+import { publishError } from "./publish-error.js";
 import { publishableTopic } from "./topic.js";
-import { envelopeUserProperties, renderHeaders } from "./user-properties.js";
-
-/** MQTT 5 PUBACK reason codes that will not change on a retry. */
-const PERMANENT_REASONS = new Map([
-  [0x87, "not authorized"],
-  [0x90, "topic name invalid"],
-  [0x95, "packet too large"],
-  [0x99, "payload format invalid"],
-]);
+import { envelopeUserProperties } from "./user-properties.js";
 
 /**
  * Publishes each message on the connection's shared client and resolves when the broker
@@ -89,18 +83,7 @@ export class MqttSink implements Sink {
         }),
       ]);
     } catch (error) {
-      if (error instanceof JunctionError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === "number" && PERMANENT_REASONS.has(code)) {
-        throw new DeliveryRejectedError(
-          `${label}: the broker refused the publish to "${topic}": ${PERMANENT_REASONS.get(code)} (reason code ${code})`,
-          { code: "JUNCTION_MQTT_REJECTED", cause: error, details: { topic, reasonCode: code } },
-        );
-      }
-      throw new ConnectionError(`${label}: publishing to "${topic}": ${mqttReason(error)}`, {
-        code: "JUNCTION_MQTT_CONNECTION",
-        cause: error,
-      });
+      throw publishError(error, label, topic);
     } finally {
       clearTimeout(timer);
       if (onAbort) signal.removeEventListener("abort", onAbort);

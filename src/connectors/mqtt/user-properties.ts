@@ -20,13 +20,3 @@ export function envelopeUserProperties(
   if (message.dataschema !== undefined) userProperties["ce-dataschema"] = message.dataschema;
   return Object.assign(userProperties, extra);
 }
-
-/** The configured extra headers, rendered for one message. */
-export async function renderHeaders(
-  templates: Record<string, string> | undefined,
-  render: (template: string) => Promise<string>,
-): Promise<Record<string, string>> {
-  const headers: Record<string, string> = {};
-  for (const [name, template] of Object.entries(templates ?? {})) headers[name] = await render(template);
-  return headers;
-}
