@@ -203,6 +203,7 @@ export class BinlogCdcSource implements Source {
     const settings = this.#settings();
     const { createConnection } = await import("mysql2/promise");
     let reader: Awaited<ReturnType<typeof createConnection>> | undefined;
+    let stored: BinlogPosition | undefined;
     // A stop ends a long snapshot at once: a read waiting on the server fails, and takeSnapshot
     // checks the signal before each batch. The next start takes the snapshot again.
     const abort = () => reader?.destroy();
@@ -228,23 +229,21 @@ export class BinlogCdcSource implements Source {
         system: this.#system,
         batchSize: this.#max,
         keyColumns: (schema, table) => this.#keyColumns(schema, table),
-        store: async (messages, at) =>
-          emitDurably(
+        store: async (messages, at) => {
+          // The last batch stores where the stream starts, with the GTID position there.
+          if (at) stored = { ...at, n: 0, ...(await this.#gtidAt(at)), ...this.#serverField() };
+          await emitDurably(
             context,
             messages,
-            at
-              ? {
-                  key: CHECKPOINT,
-                  value: JSON.stringify({ ...at, n: 0, ...(await this.#gtidAt(at)), ...this.#serverField() }),
-                }
-              : undefined,
-          ),
+            at ? { key: CHECKPOINT, value: JSON.stringify(stored) } : undefined,
+          );
+        },
         signal: context.signal,
         missing: (schema, table) =>
           context.logger.warn(`${where}: table ${schema}.${table} does not exist; nothing to snapshot there`),
       });
       context.logger.info({ route: this.route, binlog: point }, "cdc snapshot stored; streaming changes");
-      return { ...point, n: 0 };
+      return stored ?? { ...point, n: 0 };
     } catch (error) {
       if (context.signal.aborted) throw new ShuttingDownError();
       if (!(error instanceof NoSnapshotPointError))
